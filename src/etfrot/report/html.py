@@ -1,0 +1,102 @@
+"""One self-contained HTML file per run (SPEC §9): tables, charts as embedded PNG, no network.
+
+A report is a list of :class:`Section` s, each holding text, tables and matplotlib figures.
+``write_report`` renders them with the Jinja2 template, writes every table as CSV and JSON beside
+the HTML, and writes ``manifest.json`` (config, data hash, package version, seeds).
+Every page carries the data label; synthetic data get a large SYNTHETIC banner (promise 6).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from etfrot import __version__
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("etfrot", "report/templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+)
+
+
+@dataclass
+class Section:
+    """A titled part of a report: free text, named tables and figures (matplotlib or PNG bytes)."""
+
+    title: str
+    text: str = ""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: list = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def figure_png(fig) -> str:
+    """A matplotlib figure as a base64 PNG data URI (closes the figure)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_") or "table"
+
+
+def _fmt_table(df: pd.DataFrame) -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return "" if pd.isna(v) else (f"{v:,.4f}" if abs(v) < 1000 else f"{v:,.0f}")
+        if isinstance(v, pd.Timestamp):
+            return v.strftime("%Y-%m-%d")
+        return v
+
+    shown = df.map(fmt) if len(df) else df
+    if isinstance(shown.index, pd.DatetimeIndex):
+        shown.index = shown.index.strftime("%Y-%m-%d")
+    return shown.to_html(classes="tbl", border=0, escape=True, na_rep="")
+
+
+def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label: str, sections: list[Section],
+                 config: dict | None = None, manifest: dict | None = None, filename: str = "report.html") -> Path:
+    """Write ``out_dir/report.html``, ``out_dir/tables/*.csv|json`` and ``out_dir/manifest.json``.
+
+    Files are written to temporary names and renamed into place, so an interrupted run leaves no
+    half-written report.
+    """
+    out = Path(out_dir)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    rendered = []
+    for s in sections:
+        tables = []
+        for name, df in s.tables.items():
+            stem = _slug(f"{s.title}_{name}")
+            _atomic_write(out / "tables" / f"{stem}.csv", df.to_csv())
+            _atomic_write(out / "tables" / f"{stem}.json", df.reset_index().to_json(orient="records", date_format="iso", force_ascii=False))
+            tables.append({"name": name, "html": _fmt_table(df), "csv": f"tables/{stem}.csv"})
+        imgs = [f if isinstance(f, str) else figure_png(f) for f in s.figures]
+        rendered.append({"title": s.title, "text": s.text, "tables": tables, "figures": imgs, "links": s.links})
+    man = {"title": title, "synthetic": synthetic, "data": data_label, "etfrot_version": __version__,
+           "config": config or {}, **(manifest or {})}
+    html = _ENV.get_template("report.html").render(
+        title=title, synthetic=synthetic, data_label=data_label, sections=rendered,
+        config_json=json.dumps(config or {}, indent=2, ensure_ascii=False, default=str), manifest=man,
+    )
+    _atomic_write(out / filename, html)
+    _atomic_write(out / "manifest.json", json.dumps(man, indent=2, ensure_ascii=False, default=str))
+    return out / filename
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
