@@ -1,0 +1,182 @@
+"""Selection at one rebalance date (SPEC §6): top-N, top-quantile and MMR.
+
+Ordering convention everywhere: higher score first; ties by code (ascending) so results are
+deterministic. NaN scores are never selected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from etfrot.errors import ConfigError, DataMissingError
+
+
+def _clean(scores: pd.Series, universe=None) -> pd.Series:
+    if not isinstance(scores, pd.Series):
+        raise ConfigError(f"scores must be a pandas Series over codes, got {type(scores).__name__}")
+    s = scores.astype(float)
+    if universe is not None:
+        u = pd.Series(universe) if not isinstance(universe, pd.Series) else universe
+        if u.dtype == bool:
+            s = s[u.reindex(s.index, fill_value=False).to_numpy()]
+        else:
+            s = s[s.index.isin(pd.Index(universe))]
+    if s.index.has_duplicates:
+        raise ConfigError(f"scores have duplicate codes {list(s.index[s.index.duplicated()][:5])}")
+    return s[np.isfinite(s.to_numpy())]
+
+
+def ranked(scores: pd.Series, universe=None) -> pd.Index:
+    """All codes with a score, best first (ties by code)."""
+    s = _clean(scores, universe)
+    order = np.lexsort((s.index.astype(str).to_numpy(), -s.to_numpy()))
+    return s.index[order]
+
+
+def top_n(scores: pd.Series, n: int, universe=None) -> pd.Index:
+    """The ``n`` highest-scoring codes, best first (fewer if fewer have a score)."""
+    if n < 1:
+        raise ConfigError(f"top_n needs n >= 1, got {n}")
+    return ranked(scores, universe)[:n]
+
+
+def top_quantile(scores: pd.Series, q: float = 0.1, universe=None, min_n: int = 1) -> pd.Index:
+    """The top fraction ``q`` of scored codes: n = max(min_n, ceil(q·M)), M = codes with a score.
+
+    Seed 000 §3.3 holds the top 10 % ("排名靠前的10％的指数"); ``ceil`` keeps at least the top decile.
+    """
+    if not 0 < q <= 1:
+        raise ConfigError(f"top_quantile needs 0 < q <= 1, got {q}")
+    r = ranked(scores, universe)
+    n = max(min_n, math.ceil(q * len(r) - 1e-9))
+    return r[:n]
+
+
+def rank_normalize(scores: pd.Series) -> pd.Series:
+    """s ↦ (rank − 1)/(M − 1) ∈ [0, 1] by cross-sectional rank (average ranks for ties; M = 1 ⇒ 1)."""
+    s = scores.astype(float)
+    r = s.rank(method="average")
+    m = int(r.notna().sum())
+    return (r - 1) / (m - 1) if m > 1 else r.where(r.isna(), 1.0)
+
+
+@dataclass
+class MMRResult:
+    """``selected``: codes in pick order. ``trace``: MMR value of every still-available candidate in
+    each round (rounds × candidates; NaN once picked or ineligible). ``scores``: the scores MMR used
+    (normalised or not). ``max_corr``: per round, the penalty term max_{j∈S} corr(i, j) of every candidate.
+    """
+
+    selected: pd.Index
+    trace: pd.DataFrame
+    scores: pd.Series
+    max_corr: pd.DataFrame
+    lam: float
+
+    @property
+    def picks(self) -> pd.DataFrame:
+        """One row per pick: round, code, score, penalty and MMR value at the time it was picked."""
+        rows = [(k + 1, c, self.scores[c], self.max_corr.iloc[k][c], self.trace.iloc[k][c])
+                for k, c in enumerate(self.selected)]
+        return pd.DataFrame(rows, columns=["round", "code", "score", "max_corr", "mmr"])
+
+
+def mmr_select(
+    scores: pd.Series,
+    corr,
+    n: int | None = None,
+    lam: float = 0.5,
+    *,
+    candidates: str | float | pd.Index = "all",
+    normalize: bool = True,
+    low_overlap: float | str = 0.0,
+    universe=None,
+    min_mmr: float | None = None,
+) -> MMRResult:
+    """Maximal marginal relevance (SPEC §6; seed 000 §3.4): greedy argmax_i λ·s_i − (1−λ)·max_{j∈S} corr(i, j).
+
+    ``candidates``: "all" scored codes, a float q (the top-q quantile, :func:`top_quantile`) or an
+    explicit index. ``normalize``: scores → [0, 1] by rank within the candidate set
+    (:func:`rank_normalize`; off for the seed's worked example, whose scores are used as given).
+    ``corr``: DataFrame over codes (at least the candidates) or an array aligned with the candidates.
+    The first pick has S = ∅, so the penalty is 0 and it is the best score. ``n``: picks to make
+    (default: all candidates, i.e. the full MMR ordering). λ = 1 ⇒ plain top-N.
+
+    ``low_overlap`` says how a NaN correlation (pair with too little common history) counts: a number
+    is used as the correlation (default 0: no known co-movement, no penalty; 1 is maximally
+    cautious); "exclude" makes a candidate ineligible while it has such a pair with a selected code.
+    ``min_mmr``: stop early when the best MMR value falls below it.
+    """
+    if not 0.0 <= lam <= 1.0:
+        raise ConfigError(f"MMR lambda must be in [0, 1], got {lam}")
+    if not (low_overlap == "exclude" or isinstance(low_overlap, (int, float))):
+        raise ConfigError(f"low_overlap must be a number or 'exclude', got {low_overlap!r}")
+    s_all = _clean(scores, universe)
+    if isinstance(candidates, str):
+        if candidates != "all":
+            raise ConfigError(f"candidates must be 'all', a quantile in (0, 1] or a list of codes, got {candidates!r}")
+        cand = ranked(s_all)
+    elif isinstance(candidates, float):
+        cand = top_quantile(s_all, candidates)
+    else:
+        cand = ranked(s_all[s_all.index.isin(pd.Index(candidates))])
+    s = s_all.reindex(cand)
+    if normalize:
+        s = rank_normalize(s)
+    m = len(cand)
+    if n is None:
+        n = m
+    if n < 1:
+        raise ConfigError(f"MMR needs n >= 1 picks, got {n}")
+
+    if isinstance(corr, pd.DataFrame):
+        missing = cand[~cand.isin(corr.index) | ~cand.isin(corr.columns)]
+        if len(missing):
+            raise DataMissingError(f"correlation matrix lacks candidates {list(missing[:5])} ({len(missing)} codes); "
+                                   "compute it over every candidate.")
+        c = corr.reindex(index=cand, columns=cand).to_numpy(dtype=float)
+    else:
+        c = np.asarray(corr, dtype=float)
+        if c.shape != (m, m):
+            raise ConfigError(f"corr array has shape {c.shape}; expected ({m}, {m}) aligned with the candidates")
+    unknown = ~np.isfinite(c)
+    if low_overlap != "exclude":
+        c = np.where(unknown, float(low_overlap), c)
+
+    sv = s.to_numpy(dtype=float)
+    available = np.ones(m, bool)
+    blocked = np.zeros(m, bool)
+    penalty = np.full(m, -np.inf)  # running max_{j∈S} corr(i, j)
+    picks, trace, pens = [], [], []
+    for _ in range(min(n, m)):
+        ok = available & ~blocked
+        if not ok.any():
+            break
+        pen = np.where(ok, penalty if picks else 0.0, np.nan)  # S = ∅: no penalty
+        vals = lam * sv - (1.0 - lam) * pen
+        best = np.nanmax(vals)
+        if min_mmr is not None and best < min_mmr:
+            break
+        # candidates are in (score desc, code asc) order: the first of the (near-)ties wins
+        j = int(np.flatnonzero(vals >= best - 1e-12 * max(1.0, abs(best)))[0])
+        trace.append(vals)
+        pens.append(pen)
+        picks.append(j)
+        available[j] = False
+        cj = c[:, j]
+        if low_overlap == "exclude":
+            blocked |= unknown[:, j]
+            cj = np.where(unknown[:, j], -np.inf, cj)
+        penalty = np.maximum(penalty, cj)
+    rounds = pd.RangeIndex(1, len(trace) + 1, name="round")
+    return MMRResult(
+        selected=cand[picks],
+        trace=pd.DataFrame(np.array(trace).reshape(len(trace), m), index=rounds, columns=cand),
+        scores=s,
+        max_corr=pd.DataFrame(np.array(pens).reshape(len(pens), m), index=rounds, columns=cand),
+        lam=lam,
+    )

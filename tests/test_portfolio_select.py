@@ -1,0 +1,121 @@
+"""Selection (SPEC §6): top-N, top-quantile, MMR incl. the worked example of seed 000 §3.4."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etfrot.errors import ConfigError, DataMissingError
+from etfrot.portfolio.select import mmr_select, rank_normalize, top_n, top_quantile
+
+# --------------------------------------------------------------------------------------------
+# Seed 000 §3.4 worked example (D1..D5). The seed prints only part of its input table (the table
+# itself is an image), so λ and the missing inputs are read off the printed numbers:
+#
+#   round 2, D2:  λ·0.90 − (1−λ)·0.11 = 0.395  ⇒ 1.01·λ = 0.505 ⇒ λ = 0.5;  s2 = 0.90, corr(D1,D2) = 0.11
+#   round 3, D3:  λ·0.50 − (1−λ)·0.29 = 0.105  (0.25 − 0.145 ✓)  ⇒ s3 = 0.50, max(corr(D1,D3), corr(D2,D3)) = 0.29
+#   round 2, D3:  0.5·0.50 − 0.5·corr(D1,D3) = 0.135 ⇒ corr(D1,D3) = 0.23, hence corr(D2,D3) = 0.29
+#                 (the seed writes "max(corr(D1,D2), corr(D2,D3))": a typo for corr(D1,D3), as corr(D1,D2) = 0.11)
+#   round 2, D4:  0.5·s4 − 0.5·corr(D1,D4) = −0.35 ⇒ corr(D1,D4) = s4 + 0.70   (so s4 ≤ 0.30)
+#   round 3, D4:  −0.35 again ⇒ corr(D2,D4) ≤ corr(D1,D4)
+#   round 2, D5:  0.5·s5 − 0.5·corr(D1,D5) = 0.19 ⇒ corr(D1,D5) = s5 − 0.38
+#   round 3, D5:  0.5·s5 − 0.5·max(·) = 0.06 ⇒ corr(D2,D5) = s5 − 0.12
+#   "without correlation the first three would be {D1, D2, D5}" ⇒ 0.50 < s5 < 0.90 < s1 (D1 picked first).
+# Everything else (s1, s4, s5 inside those ranges; corr(D2,D4) ≤ corr(D1,D4); pairs among D3, D4, D5
+# that rounds 2–3 never use) is free: the test runs two different admissible completions, each a
+# valid (positive definite) correlation matrix, and both must reproduce every printed number.
+# --------------------------------------------------------------------------------------------
+LAM = (0.395 + 0.11) / (0.90 + 0.11)
+
+
+def _example(s1, s4, s5, c24, c34, c35, c45):
+    s = pd.Series([s1, 0.90, 0.50, s4, s5], index=["D1", "D2", "D3", "D4", "D5"])
+    c = np.eye(5)
+    pairs = {(0, 1): 0.11, (0, 2): 0.23, (0, 3): s4 + 0.70, (0, 4): s5 - 0.38, (1, 2): 0.29, (1, 3): c24,
+             (1, 4): s5 - 0.12, (2, 3): c34, (2, 4): c35, (3, 4): c45}
+    for (i, j), v in pairs.items():
+        c[i, j] = c[j, i] = v
+    assert np.linalg.eigvalsh(c).min() > 0  # a genuine correlation matrix
+    return s, pd.DataFrame(c, index=s.index, columns=s.index)
+
+
+@pytest.mark.parametrize("completion", [
+    dict(s1=0.95, s4=0.20, s5=0.80, c24=0.30, c34=0.20, c35=0.30, c45=0.40),
+    dict(s1=0.99, s4=0.10, s5=0.70, c24=0.10, c34=0.10, c35=0.25, c45=0.20),
+])
+def test_seed000_mmr_worked_example(completion):
+    assert LAM == pytest.approx(0.5)
+    s, corr = _example(**completion)
+    r = mmr_select(s, corr, n=3, lam=LAM, normalize=False)
+    assert list(r.selected) == ["D1", "D2", "D3"]
+    tr = r.trace.round(10)
+    # round 2: D2..D5 = 0.395, 0.135, −0.35, 0.19 (seed's order of the printed values)
+    assert tr.loc[2, ["D2", "D3", "D4", "D5"]].tolist() == pytest.approx([0.395, 0.135, -0.35, 0.19])
+    # round 3: D3 0.105, D4 −0.35, D5 0.06
+    assert tr.loc[3, ["D3", "D4", "D5"]].tolist() == pytest.approx([0.105, -0.35, 0.06])
+    assert r.max_corr.loc[3, "D3"] == pytest.approx(0.29)
+    assert np.isnan(tr.loc[3, "D1"]) and np.isnan(tr.loc[3, "D2"])  # already picked
+    # ignoring correlation (λ = 1) the first three are {D1, D2, D5}, as the seed says
+    assert list(mmr_select(s, corr, n=3, lam=1.0, normalize=False).selected) == ["D1", "D2", "D5"]
+    # "repeat until all are traversed": n=None orders every candidate
+    assert len(mmr_select(s, corr, lam=LAM, normalize=False).selected) == 5
+
+
+def _random_case(m=40, seed=1):
+    rng = np.random.default_rng(seed)
+    codes = [f"I{i:03d}" for i in range(m)]
+    x = rng.standard_normal((500, 4)) @ rng.standard_normal((4, m)) + rng.standard_normal((500, m))
+    corr = pd.DataFrame(np.corrcoef(x.T), index=codes, columns=codes)
+    return pd.Series(rng.standard_normal(m), index=codes), corr
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_lambda_one_equals_top_n(normalize):
+    s, corr = _random_case()
+    s.iloc[3] = s.iloc[7]  # a tie: broken by code in both
+    for n in (1, 5, 12):
+        assert list(mmr_select(s, corr, n=n, lam=1.0, normalize=normalize).selected) == list(top_n(s, n))
+
+
+def test_perfectly_correlated_second_is_skipped():
+    s = pd.Series({"A": 1.0, "A2": 0.99, "B": 0.5, "C": 0.2})
+    c = pd.DataFrame(np.eye(4), index=s.index, columns=s.index)
+    c.loc["A", "A2"] = c.loc["A2", "A"] = 1.0  # A2 is a clone of A
+    c.loc["A", "B"] = c.loc["B", "A"] = 0.2
+    picks = mmr_select(s, c, n=2, lam=0.5).selected
+    assert list(picks) == ["A", "B"]
+    assert list(mmr_select(s, c, n=2, lam=1.0).selected) == ["A", "A2"]
+
+
+def test_low_overlap_policies_and_candidates():
+    s = pd.Series({"A": 3.0, "B": 2.0, "C": 1.0, "D": 0.0})
+    c = pd.DataFrame(np.eye(4), index=s.index, columns=s.index)
+    c.loc["A", "B"] = c.loc["B", "A"] = np.nan  # B too young to correlate with A
+    c.loc["A", "C"] = c.loc["C", "A"] = 0.9
+    assert list(mmr_select(s, c, n=2, lam=0.5).selected) == ["A", "B"]  # NaN → 0: B looks uncorrelated
+    assert list(mmr_select(s, c, n=2, lam=0.5, low_overlap=1.0).selected) == ["A", "D"]  # NaN → 1: penalised
+    assert list(mmr_select(s, c, n=2, lam=0.5, low_overlap="exclude").selected) == ["A", "D"]
+    # candidates = top half: D can never be picked
+    assert list(mmr_select(s, c, n=3, lam=0.5, candidates=0.5).selected) == ["A", "B"]
+    assert list(mmr_select(s, c, n=2, lam=0.5, candidates=pd.Index(["C", "D"])).selected) == ["C", "D"]
+    with pytest.raises(DataMissingError, match="lacks candidates"):
+        mmr_select(s, c.drop(index="D", columns="D"), n=2)
+    with pytest.raises(ConfigError, match="lambda"):
+        mmr_select(s, c, n=2, lam=1.5)
+    # min_mmr stops early
+    assert len(mmr_select(s, c, lam=0.5, min_mmr=0.3).selected) < 4
+
+
+def test_top_n_top_quantile_rank_normalize():
+    s = pd.Series({"a": 0.1, "b": np.nan, "c": 0.7, "d": 0.7, "e": -1.0})
+    assert list(top_n(s, 2)) == ["c", "d"]
+    assert list(top_n(s, 10)) == ["c", "d", "a", "e"]  # NaN never selected
+    assert list(top_n(s, 2, universe=["a", "d", "e"])) == ["d", "a"]
+    s20 = pd.Series(np.arange(20.0), index=[f"x{i:02d}" for i in range(20)])
+    assert len(top_quantile(s20, 0.1)) == 2 and len(top_quantile(s20.iloc[:15], 0.1)) == 2  # ceil(1.5)
+    assert list(top_quantile(s20, 0.1)) == ["x19", "x18"]
+    np.testing.assert_allclose(rank_normalize(pd.Series([3.0, 1.0, 2.0])).to_numpy(), [1.0, 0.0, 0.5])
+    assert rank_normalize(pd.Series([5.0])).iloc[0] == 1.0
+    with pytest.raises(ConfigError):
+        top_quantile(s, 0.0)
