@@ -1,0 +1,74 @@
+"""AGRU and the plain GRU baseline on one code path (seed 000 §2.1, figure "模型结构"; SPEC §4).
+
+    h_1..h_L = GRU(x_1..x_L)                                   (num_layers stacked, batch_first)
+    AGRU:  a_k = softmax_k( w·tanh(W h_k + b) ),  z = Σ_k a_k h_k,   ŷ = v·z + c
+    GRU :  z = h_L,                                                  ŷ = v·z + c
+
+The attention scores every time step's hidden state and the weighted sum of *all* steps feeds the
+linear head (seed 000: "不在每个时间步上利用实际预测标签进行时序编码，而是直接结合多步GRU后得到最终预测结果").
+Unlike qlib's ALSTM (which concatenates the last hidden state with the attention sum and puts an
+input projection in front), the head sees the attention sum alone, as the seed describes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from etfrot.errors import ConfigError
+
+MODELS = ("agru", "gru")
+
+
+class RecurrentRegressor(nn.Module):
+    """GRU encoder → (attention pooling | last hidden state) → linear head; ``attention`` picks which."""
+
+    def __init__(self, n_features: int = 6, *, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0,
+                 attention: bool = True) -> None:
+        super().__init__()
+        if hidden_size < 1 or num_layers < 1 or not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"bad model size: hidden_size={hidden_size}, num_layers={num_layers}, dropout={dropout}; "
+                              "use hidden_size ≥ 1, num_layers ≥ 1, 0 ≤ dropout < 1")
+        self.attention = bool(attention)
+        self.rnn = nn.GRU(n_features, hidden_size, num_layers=num_layers, batch_first=True,
+                          dropout=dropout if num_layers > 1 else 0.0)
+        self.score = nn.Sequential(nn.Linear(hidden_size, hidden_size), nn.Tanh(),
+                                   nn.Linear(hidden_size, 1, bias=False)) if self.attention else None
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, L, F) → pooled state (B, H) and attention weights (B, L) (None for the GRU baseline)."""
+        out, _ = self.rnn(x)  # (B, L, H)
+        if not self.attention:
+            return out[:, -1], None
+        a = torch.softmax(self.score(out).squeeze(-1), dim=1)  # (B, L), sums to 1 over time steps
+        return torch.bmm(a.unsqueeze(1), out).squeeze(1), a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z, _ = self.encode(x)
+        return self.head(self.drop(z)).squeeze(-1)
+
+    @torch.no_grad()
+    def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L) attention weights over time steps (AGRU only)."""
+        if not self.attention:
+            raise ConfigError("the GRU baseline has no attention weights; build the model with attention=True (agru)")
+        return self.encode(x)[1]
+
+
+def AGRU(n_features: int = 6, **kw) -> RecurrentRegressor:
+    """The attention GRU of seed 000 §2.1."""
+    return RecurrentRegressor(n_features, attention=True, **kw)
+
+
+def GRU(n_features: int = 6, **kw) -> RecurrentRegressor:
+    """The plain GRU baseline (last hidden state → linear head), same code as AGRU."""
+    return RecurrentRegressor(n_features, attention=False, **kw)
+
+
+def build_model(name: str, n_features: int = 6, **kw) -> RecurrentRegressor:
+    """``name`` ∈ {"agru", "gru"}."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; use one of {MODELS}")
+    return AGRU(n_features, **kw) if name == "agru" else GRU(n_features, **kw)
