@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from etfrot.cli import data  # noqa: F401  (registers commands)
+from etfrot.cli import sweep  # noqa: F401
 from etfrot.cli.app import app
 
 
