@@ -1,0 +1,141 @@
+"""From one-date selectors to a weights panel over all rebalance dates (SPEC §6, ARCHITECTURE "Weights").
+
+``weights_panel(selector, dates)`` maps any ``date → weights Series`` function over the dates.
+``select_weights(scores, dates, method=…, weighting=…)`` is the ready-made pipeline the strategies use:
+scores on each date (row of the panel as of that date) → universe / exclusions → top-N, top-quantile
+or MMR → equal or alpha weights. It only reads panel rows on or before each date (point-in-time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from etfrot.errors import ConfigError, DataMissingError
+from etfrot.portfolio.correlation import TrailingCorrelation
+from etfrot.portfolio.select import mmr_select, top_n, top_quantile
+from etfrot.portfolio.weights import alpha_weights, equal_weights
+
+METHODS = ("top_n", "top_quantile", "mmr")
+WEIGHTINGS = ("equal", "alpha")
+
+
+def weights_panel(selector: Callable[[pd.Timestamp], pd.Series], dates, *, progress: bool = False) -> pd.DataFrame:
+    """Weights panel (rebalance date × code, 0 where not held) from ``selector(date) → weights``.
+
+    Checks every row: finite, ≥ 0, sum ≤ 1 (the rest is cash).
+    """
+    dates = pd.DatetimeIndex(dates, name="date")
+    rows: list[pd.Series] = []
+    it = dates
+    if progress:
+        from rich.progress import track
+
+        it = track(dates, description="selecting")
+    for d in it:
+        w = selector(d)
+        w = pd.Series(w, dtype=float) if not isinstance(w, pd.Series) else w.astype(float)
+        v = w.to_numpy()
+        if not np.isfinite(v).all() or (v < -1e-12).any() or v.sum() > 1 + 1e-9:
+            raise ConfigError(f"selector returned invalid weights on {d:%Y-%m-%d} (need finite, >= 0, sum <= 1): "
+                              f"sum={v.sum():.6f}, min={v.min() if len(v) else 0:.6f}")
+        rows.append(w[w.to_numpy() > 0])
+    codes = pd.Index(sorted(set().union(*[set(r.index) for r in rows])) if rows else [], name="code")
+    out = np.zeros((len(dates), len(codes)))
+    for i, r in enumerate(rows):
+        out[i, codes.get_indexer(r.index)] = r.to_numpy()
+    return pd.DataFrame(out, index=dates, columns=codes)
+
+
+def _asof(panel: pd.DataFrame, dates: pd.DatetimeIndex, name: str) -> np.ndarray:
+    pos = pd.DatetimeIndex(panel.index).searchsorted(dates, side="right") - 1
+    if (pos < 0).any():
+        raise DataMissingError(f"{name} panel has no row on or before {dates[pos < 0][0]:%Y-%m-%d} "
+                               f"(it starts {panel.index[0]:%Y-%m-%d}).")
+    return pos
+
+
+def select_weights(
+    scores: pd.DataFrame,
+    dates=None,
+    *,
+    method: str = "top_n",
+    n: int | None = None,
+    q: float = 0.1,
+    weighting: str = "equal",
+    cap: float | None = None,
+    alpha: pd.DataFrame | None = None,
+    universe: pd.DataFrame | None = None,
+    exclude: pd.DataFrame | None = None,
+    returns: pd.DataFrame | None = None,
+    lam: float = 0.5,
+    candidates: str | float = "all",
+    normalize: bool = True,
+    window: int = 1250,
+    min_overlap: int = 250,
+    low_overlap: float | str = 0.0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Weights panel over ``dates`` (default: every row of ``scores``).
+
+    ``method``: "top_n" (``n``), "top_quantile" (``q``), "mmr" (``n`` picks, default the size of the
+    top-``q`` set; ``candidates`` "all" or a quantile; ``lam``; correlations of ``returns`` over
+    ``window`` days with ``min_overlap``, see :func:`etfrot.portfolio.select.mmr_select`).
+    ``weighting``: "equal" or "alpha" (∝ positive ``alpha`` — default the scores — capped at ``cap``).
+    ``universe``: bool panel of eligible codes; ``exclude``: bool panel of codes to drop (e.g. from
+    :func:`etfrot.portfolio.exclusions.exclusion_flags`). All panels are read as of each date.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown selection method {method!r}; use one of {list(METHODS)}")
+    if weighting not in WEIGHTINGS:
+        raise ConfigError(f"unknown weighting {weighting!r}; use one of {list(WEIGHTINGS)}")
+    if method == "top_n" and not n:
+        raise ConfigError("method 'top_n' needs n (number of holdings)")
+    dates = pd.DatetimeIndex(scores.index if dates is None else dates, name="date")
+    codes = pd.Index(scores.columns)
+    S = scores.to_numpy(dtype=float, na_value=np.nan)
+    spos = _asof(scores, dates, "scores")
+    upos = _asof(universe, dates, "universe") if universe is not None else None
+    U = universe.reindex(columns=codes, fill_value=False).to_numpy(bool) if universe is not None else None
+    epos = _asof(exclude, dates, "exclude") if exclude is not None else None
+    X = exclude.reindex(columns=codes, fill_value=False).to_numpy(bool) if exclude is not None else None
+    A = alpha.reindex(columns=codes).to_numpy(dtype=float, na_value=np.nan) if alpha is not None else None
+    apos = _asof(alpha, dates, "alpha") if alpha is not None else None
+    tc = None
+    if method == "mmr":
+        if returns is None:
+            raise ConfigError("method 'mmr' needs the daily returns panel of the candidates (returns=...)")
+        missing = codes[~codes.isin(returns.columns)]
+        if len(missing):
+            raise DataMissingError(f"returns panel lacks {len(missing)} scored codes, e.g. {list(missing[:5])}")
+        tc = TrailingCorrelation(returns.reindex(columns=codes), window=window, min_overlap=min_overlap)
+    row_of = {d: i for i, d in enumerate(dates)}
+
+    def one(d: pd.Timestamp) -> pd.Series:
+        i = row_of[d]
+        ok = np.isfinite(S[spos[i]])
+        if U is not None:
+            ok &= U[upos[i]]
+        if X is not None:
+            ok &= ~X[epos[i]]
+        s = pd.Series(S[spos[i]][ok], index=codes[ok])
+        if s.empty:
+            return pd.Series(dtype=float)
+        if method == "top_n":
+            picks = top_n(s, n)
+        elif method == "top_quantile":
+            picks = top_quantile(s, q)
+        else:
+            k = n or len(top_quantile(s, q))
+            cand = top_quantile(s, candidates) if isinstance(candidates, float) else s.index
+            corr = tc.at(d, cand)
+            picks = mmr_select(s, corr, n=k, lam=lam, candidates=cand, normalize=normalize,
+                               low_overlap=low_overlap).selected
+        if weighting == "equal":
+            return equal_weights(picks)
+        a = pd.Series(A[apos[i]], index=codes) if A is not None else s
+        return alpha_weights(a, picks, cap=cap)
+
+    return weights_panel(one, dates, progress=progress)

@@ -1,0 +1,90 @@
+"""Weights panels over rebalance dates: known picks, MMR equals a from-scratch reference, point-in-time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etfrot.data.calendar import rebalance_dates
+from etfrot.errors import ConfigError
+from etfrot.portfolio.panel import select_weights, weights_panel
+from etfrot.portfolio.select import mmr_select
+
+
+def _market(T=900, N=30, seed=3):
+    rng = np.random.default_rng(seed)
+    idx = pd.bdate_range("2016-01-01", periods=T, name="date")
+    codes = [f"I{i:02d}" for i in range(N)]
+    groups = np.arange(N) % 5  # five blocks of highly correlated indices
+    f = rng.standard_normal((T, 5))
+    r = 0.01 * (f[:, groups] * 1.5 + rng.standard_normal((T, N)))
+    returns = pd.DataFrame(r, index=idx, columns=codes)
+    scores = pd.DataFrame(rng.standard_normal((T, N)), index=idx, columns=codes)
+    return returns, scores
+
+
+def test_top_n_equal_and_alpha_panels():
+    returns, scores = _market()
+    dates = rebalance_dates(returns.index, "monthly")[12:]
+    w = select_weights(scores, dates, method="top_n", n=5)
+    assert w.index.equals(dates) and np.allclose(w.sum(axis=1), 1.0)
+    for d in dates[:5]:
+        assert set(w.columns[w.loc[d] > 0]) == set(scores.loc[d].nlargest(5).index)
+    wa = select_weights(scores, dates, method="top_quantile", q=0.1, weighting="alpha", cap=0.5)
+    assert ((wa > 0).sum(axis=1) <= 3).all() and (wa.max(axis=1) <= 0.5 + 1e-12).all()
+    assert (wa.sum(axis=1) <= 1 + 1e-12).all()
+
+
+def test_universe_and_exclusions_are_respected():
+    returns, scores = _market()
+    dates = rebalance_dates(returns.index, "monthly")[12:15]
+    uni = pd.DataFrame(True, index=scores.index, columns=scores.columns)
+    uni[["I00", "I01"]] = False
+    exc = pd.DataFrame(False, index=scores.index, columns=scores.columns)
+    exc["I02"] = True
+    scores = scores.copy()
+    scores[["I00", "I01", "I02"]] = 99.0  # best scores, but not eligible
+    w = select_weights(scores, dates, method="top_n", n=4, universe=uni, exclude=exc)
+    assert not set(w.columns) & {"I00", "I01", "I02"}
+
+
+def test_mmr_panel_matches_from_scratch_and_diversifies():
+    returns, scores = _market()
+    dates = rebalance_dates(returns.index, "weekly")[60:]
+    w = select_weights(scores, dates, method="mmr", n=5, lam=0.3, returns=returns, window=250, min_overlap=120)
+    for d in dates[::17]:
+        corr = returns.loc[:d].iloc[-250:].corr(min_periods=120)
+        ref = mmr_select(scores.loc[d], corr, n=5, lam=0.3).selected
+        assert set(w.columns[w.loc[d] > 0]) == set(ref)
+    # with strong block correlation and low λ, the 5 picks come from 5 different blocks
+    groups = {c: int(c[1:]) % 5 for c in returns.columns}
+    for d in dates[::7]:
+        held = w.columns[w.loc[d] > 0]
+        assert len({groups[c] for c in held}) == 5
+    w1 = select_weights(scores, dates, method="mmr", n=5, lam=1.0, returns=returns, window=250, min_overlap=120)
+    wt = select_weights(scores, dates, method="top_n", n=5)
+    pd.testing.assert_frame_equal(w1, wt)
+
+
+def test_selection_is_point_in_time():
+    returns, scores = _market()
+    dates = rebalance_dates(returns.index, "weekly")[60:100]
+    base = select_weights(scores, dates, method="mmr", n=4, returns=returns, window=250, min_overlap=120)
+    cut = dates[20]
+    r2, s2 = returns.copy(), scores.copy()
+    r2.loc[r2.index > cut] = -r2.loc[r2.index > cut] * 3
+    s2.loc[s2.index > cut] = -s2.loc[s2.index > cut]
+    after = select_weights(s2, dates, method="mmr", n=4, returns=r2, window=250, min_overlap=120)
+    pd.testing.assert_frame_equal(base.loc[:cut], after.loc[:cut].reindex(columns=base.columns, fill_value=0.0))
+    assert not base.loc[dates[21]:].equals(after.loc[dates[21]:].reindex(columns=base.columns, fill_value=0.0))
+
+
+def test_weights_panel_validates_rows():
+    dates = pd.to_datetime(["2021-01-29", "2021-02-26"])
+    w = weights_panel(lambda d: pd.Series({"a": 0.5, "b": 0.3}), dates)
+    assert w.sum(axis=1).tolist() == pytest.approx([0.8, 0.8])
+    with pytest.raises(ConfigError, match="invalid weights"):
+        weights_panel(lambda d: pd.Series({"a": 0.7, "b": 0.6}), dates)
+    with pytest.raises(ConfigError, match="needs the daily returns"):
+        select_weights(pd.DataFrame(1.0, index=dates, columns=["a"]), method="mmr", n=1)
