@@ -35,17 +35,19 @@ def asof_panel(
     ci = codes.get_indexer(ev[code])
     keep = ci >= 0
     ev, ci = ev[keep], ci[keep]
-    eff = ev[effective].to_numpy("datetime64[ns]").astype(np.int64)
+    eff = ev[effective].to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)  # days: no overflow below
     order = np.lexsort((np.arange(len(ev)), eff, ci))  # by code, then date, then input order
     ci, eff = ci[order], eff[order]
     vals = ev[value].to_numpy()[order]
 
-    d = dates.to_numpy("datetime64[ns]").astype(np.int64)
-    # Compose (code, date) into one sortable key: code index in the high part.
-    span = np.int64(max(eff.max(initial=0), d.max(initial=0)) - min(eff.min(initial=0), d.min(initial=0)) + 1)
-    base = min(eff.min(initial=0), d.min(initial=0))
-    ev_key = ci.astype(np.int64) * span + (eff - base)
-    grid_key = (np.arange(len(codes), dtype=np.int64)[None, :] * span + (d - base)[:, None]).ravel()
+    d = dates.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    # Compose (code, date) into one sortable key: code index in the high part. Dates are replaced by
+    # their rank among all distinct dates first, so code × span cannot overflow int64.
+    uniq = np.unique(np.concatenate([eff, d]))
+    span = np.int64(len(uniq) + 1)
+    eff_r, d_r = np.searchsorted(uniq, eff).astype(np.int64), np.searchsorted(uniq, d).astype(np.int64)
+    ev_key = ci.astype(np.int64) * span + eff_r
+    grid_key = (np.arange(len(codes), dtype=np.int64)[None, :] * span + d_r[:, None]).ravel()
     pos = np.searchsorted(ev_key, grid_key, side="right") - 1
     grid_code = np.tile(np.arange(len(codes)), len(d))
     ok = (pos >= 0) & (ci[np.clip(pos, 0, None)] == grid_code) if len(ci) else np.zeros(grid_key.shape, bool)
