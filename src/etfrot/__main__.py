@@ -1,0 +1,5 @@
+"""`python -m etfrot` = the `etfrot` command."""
+
+from etfrot.cli import main
+
+main()
