@@ -21,7 +21,7 @@ def main() -> None:
     try:
         app()
     except EtfrotError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {_escape(e)}")
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {_escape(e)}")
         sys.exit(2)
 
 
