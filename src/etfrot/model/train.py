@@ -148,13 +148,19 @@ def resolve_device(device: str) -> torch.device:
 
 
 @contextmanager
-def _deterministic(on: bool):
-    prev = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(on, warn_only=True)
+def _torch_settings(deterministic: bool, num_threads: int | None):
+    """Deterministic algorithms and the intra-op thread count for the duration of a fit/predict."""
+    prev_det, prev_thr = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    if deterministic != prev_det:
+        torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    if num_threads:
+        torch.set_num_threads(int(num_threads))
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(prev)
+        if deterministic != prev_det:
+            torch.use_deterministic_algorithms(prev_det)
+        torch.set_num_threads(prev_thr)
 
 
 def _date_groups(s: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -196,15 +202,17 @@ class StockModel:
     samples per batch, whole dates), ``grad_clip`` (max gradient norm, 0 = off);
     ``extreme_weight``/``base_weight``/``n_bins`` (loss; 1/1 = plain MSE); ``seeds`` (int n → 0..n−1,
     or a list); ``train_date_stride`` (train on every k-th date: adjacent windows overlap 39/40);
-    ``device`` "auto" | "cpu" | "cuda"; ``checkpoint_dir`` (resume from it); ``progress`` (rich bar).
+    ``device`` "auto" | "cpu" | "cuda"; ``num_threads`` (torch intra-op threads during fit/predict; None =
+    torch's default; 1 is fastest for small models on a busy machine); ``checkpoint_dir`` (resume from
+    it); ``progress`` (rich bar).
     """
 
     def __init__(self, *, model: str = "agru", hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0,
                  lr: float = 1e-3, weight_decay: float = 0.0, epochs: int = 50, patience: int = 5,
                  batch_size: int = 1024, grad_clip: float = 3.0, extreme_weight: float = 2.0,
                  base_weight: float = 1.0, n_bins: int = 10, seeds: int | list[int] = 5, train_date_stride: int = 1,
-                 device: str = "auto", deterministic: bool = True, checkpoint_dir: str | Path | None = None,
-                 progress: bool = True, predict_batch: int = 8192) -> None:
+                 device: str = "auto", num_threads: int | None = None, deterministic: bool = True,
+                 checkpoint_dir: str | Path | None = None, progress: bool = True, predict_batch: int = 8192) -> None:
         if model not in MODELS:
             raise ConfigError(f"unknown model {model!r}; use one of {MODELS}")
         if epochs < 1 or patience < 1 or batch_size < 1 or train_date_stride < 1 or lr <= 0:
@@ -219,6 +227,7 @@ class StockModel:
                            n_bins=n_bins, seeds=seed_list, train_date_stride=train_date_stride)
         self.device = resolve_device(device)
         self.deterministic = deterministic
+        self.num_threads = num_threads
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.progress = progress
         self.predict_batch = int(predict_batch)
@@ -244,7 +253,8 @@ class StockModel:
         return out
 
     def _fingerprint(self, data: WindowDataset, tr: Samples, va: Samples) -> str:
-        h = hashlib.sha256(json.dumps({k: v for k, v in self.params.items() if k != "seeds"}, sort_keys=True).encode())
+        same = {k: v for k, v in self.params.items() if k not in ("seeds", "epochs", "patience")}  # may be extended
+        h = hashlib.sha256(json.dumps(same, sort_keys=True).encode())
         h.update(np.asarray([len(data.codes), len(data.dates), data.lookback, data.horizon]).tobytes())
         for s in (tr, va):
             h.update(s.date.tobytes())
@@ -270,9 +280,9 @@ class StockModel:
             torch.set_rng_state(c["torch_rng"])
             start, best, best_state, best_epoch, bad, hist = (c["epoch"], c["best"], c["best_state"], c["best_epoch"],
                                                               c["bad"], c["history"])
-            if c.get("done"):
+            if c["stopped"] or start >= p["epochs"]:  # finished: early-stopped, or trained to max epochs
                 self.states[seed] = best_state
-                return pd.DataFrame(hist)
+                return pd.DataFrame(hist).assign(best_epoch=best_epoch)
         dates, starts, ends = _date_groups(tr)
         keep = np.arange(len(dates))[:: p["train_date_stride"]]
         sizes = ends - starts
@@ -314,13 +324,14 @@ class StockModel:
                 best_state = copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()})
             else:
                 bad += 1
-            done = bad >= p["patience"] or epoch + 1 == p["epochs"]
+            stopped = bad >= p["patience"]
+            done = stopped or epoch + 1 == p["epochs"]
             if best_state is None and done:  # validation IC never finite: keep the last weights
                 best_state = copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()})
             if ckpt is not None:
                 _atomic_save(dict(fingerprint=fp, epoch=epoch + 1, model=net.state_dict(), optim=opt.state_dict(),
                                   torch_rng=torch.get_rng_state(), best=best, best_state=best_state,
-                                  best_epoch=best_epoch, bad=bad, history=hist, done=done), ckpt)
+                                  best_epoch=best_epoch, bad=bad, history=hist, stopped=stopped), ckpt)
             if done:
                 break
         self.states[seed] = best_state
@@ -345,7 +356,7 @@ class StockModel:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         self.lookback = data.lookback
         hist = []
-        with _deterministic(self.deterministic and self.device.type == "cpu"):
+        with _torch_settings(self.deterministic and self.device.type == "cpu", self.num_threads):
             bar_ctx = _progress() if self.progress else nullcontext()
             with bar_ctx as bar:
                 task = bar.add_task("training", total=1) if bar is not None else None
@@ -366,10 +377,11 @@ class StockModel:
         dm = (data.dates >= lo) & (data.dates <= hi)
         s = data.samples(dm, with_label=False)
         acc = np.zeros(len(s), np.float64)
-        for seed in self.params["seeds"]:
-            net = self._net().to(self.device)
-            net.load_state_dict(self.states[seed])
-            acc += self._predict_samples(net, data, s)
+        with _torch_settings(torch.are_deterministic_algorithms_enabled(), self.num_threads):
+            for seed in self.params["seeds"]:
+                net = self._net().to(self.device)
+                net.load_state_dict(self.states[seed])
+                acc += self._predict_samples(net, data, s)
         out = np.full((len(data.dates), len(data.codes)), np.nan)
         out[s.date, s.stock] = acc / len(self.params["seeds"])
         return pd.DataFrame(out[dm], index=data.dates[dm], columns=data.codes)
@@ -392,13 +404,14 @@ class StockModel:
         return path / "model.pt"
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto", progress: bool = False) -> "StockModel":
+    def load(cls, path: str | Path, *, device: str = "auto", progress: bool = False,
+             num_threads: int | None = None) -> "StockModel":
         f = Path(path)
         f = f / "model.pt" if f.is_dir() else f
         if not f.exists():
             raise EtfrotError(f"no trained model at {f}; train one with `etfrot model train CONFIG`")
         c = torch.load(f, map_location="cpu", weights_only=False)
-        m = cls(**c["params"], device=device, progress=progress)
+        m = cls(**c["params"], device=device, progress=progress, num_threads=num_threads)
         m.states, m.lookback = c["states"], c["lookback"]
         m.history_ = pd.DataFrame(c["history"]) if c["history"] is not None else None
         return m
