@@ -54,7 +54,7 @@ def np_yoy(x) -> pd.DataFrame:
 @factor("np_growth_qoq", category="fundamental", level="stock", needs=("fundamentals.np_yoy",), sets=_SEED1,
         label="净利润增速环比")
 def np_growth_qoq(x) -> pd.DataFrame:
-    """NP_YOY_q − NP_YOY_{q−1}: change of net-profit YoY growth vs the previous quarter (seed 001; SPEC §2.2)."""
+    """np_growth_qoq = NP_YOY_q − NP_YOY_{q−1}: change of net-profit YoY growth vs the previous quarter (seed 001; SPEC §2.2)."""
     v = x.event_field("np_yoy")
     return x.event_panel(v - x.lag(v, 1), lags=(1,))
 

@@ -151,7 +151,7 @@ def rolling_beta(r: pd.DataFrame, s: pd.Series, window: int, min_periods: int) -
 @factor("inflation_beta", category="style", level="index", needs=("bars.close", "macro.cpi", "macro.ppi"),
         sets=_SEED2, label="通胀beta")
 def inflation_beta(x, series: tuple[str, ...] = ("cpi", "ppi"), window: int = 36, min_periods: int = 12) -> pd.DataFrame:
-    """β of monthly returns on CPI/PPI surprises (Δ of the release-lagged YoY), rolling 36 months (≥ 12; seed 002 通胀 beta).
+    """inflation_beta = cov(r_m, s_m) / var(s_m): β of monthly returns on CPI/PPI surprises s (Δ of the release-lagged YoY), rolling 36 months (≥ 12; seed 002 通胀 beta).
 
     Month-end m: r_m = P_m / P_{m−1} − 1, s_m = mean_series(known_m − known_{m−1}); β_m = cov/var over
     the window; the daily value is β of the latest month end on or before t.

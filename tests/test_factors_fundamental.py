@@ -1,0 +1,101 @@
+"""Fundamental and earnings style factors by hand, and their point-in-time behaviour (SPEC §1.2, §2.2, §2.4)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from _factor_helpers import IDX, STOCKS, calendar, make_bundle
+
+from etfrot.factors import FactorEngine, compute_factor
+
+S1, S2 = STOCKS[0], STOCKS[1]
+PERIODS = pd.to_datetime(["2018-03-31", "2018-06-30", "2018-09-30", "2018-12-31",
+                          "2019-03-31", "2019-06-30", "2019-09-30", "2019-12-31"])
+EPS1 = [1.0, 1.1, 1.2, 1.3, 1.2, 1.21, 1.5, 1.56]
+NPY1 = [0.1, 0.2, 0.1, 0.3, 0.2, 0.1, 0.25, 0.4]
+ROE1 = [0.10, 0.10, 0.12, 0.12, 0.11, 0.12, 0.15, 0.18]
+CAL = calendar(60)
+
+
+def fundamentals(eps1=EPS1, q4_announce=CAL[30], s2_q3_announce=None):
+    ann = [p + pd.Timedelta(days=30) for p in PERIODS]
+    rows = []
+    for code, eps, npy, roe, a_last in ((S1, eps1, NPY1, ROE1, q4_announce),
+                                        (S2, [2.0] * 8, [0.0] * 8, [0.2] * 8, CAL[10])):
+        anns = ann[:-1] + [a_last]
+        if code == S2 and s2_q3_announce is not None:
+            anns[6] = s2_q3_announce
+        rows.append(pd.DataFrame({"code": code, "report_period": PERIODS, "announce_date": anns, "roe_ttm": roe,
+                                  "roe_q": np.array(roe) / 4, "np_yoy": npy, "eps": eps}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def fb(tmp_path_factory):
+    return make_bundle(tmp_path_factory.mktemp("fund") / "b", fundamentals=fundamentals())
+
+
+def _at(p, i, code=S1):
+    return p[code].iloc[i]
+
+
+def test_levels_are_visible_only_from_the_announce_date(fb):
+    e = FactorEngine(fb)
+    roe = e.compute("roe_ttm", "stock")
+    assert _at(roe, 29) == pytest.approx(0.15)  # 2019Q3 until the Q4 report is out
+    assert _at(roe, 30) == pytest.approx(0.18)  # announce day itself
+    assert _at(e.compute("np_yoy", "stock"), 30) == pytest.approx(0.4)
+    assert _at(e.compute("roe_q", "stock"), 30) == pytest.approx(0.18 / 4)
+
+
+def test_growth_qoq_by_hand(fb):
+    e = FactorEngine(fb)
+    eg = e.compute("eps_growth_qoq", "stock")
+    assert _at(eg, 29) == pytest.approx((1.5 - 1.2) / 1.2 - (1.21 - 1.1) / 1.1)  # 0.25 − 0.10
+    assert _at(eg, 30) == pytest.approx((1.56 - 1.3) / 1.3 - 0.25)  # 0.20 − 0.25
+    ng = e.compute("np_growth_qoq", "stock")
+    assert _at(ng, 29) == pytest.approx(0.25 - 0.1)
+    assert _at(ng, 30) == pytest.approx(0.4 - 0.25)
+    rg = e.compute("roe_growth_qoq", "stock")
+    assert _at(rg, 30) == pytest.approx((0.18 - 0.12) / 0.12 - (0.15 - 0.12) / 0.12)
+    pr = e.compute("prosperity", "stock")
+    assert _at(pr, 30) == pytest.approx(0.4 + (0.4 - 0.25))
+
+
+def test_sue_seasonal_random_walk_by_hand(fb):
+    s = compute_factor("sue", fb, "stock")
+    d = np.array([1.2 - 1.0, 1.21 - 1.1, 1.5 - 1.2, 1.56 - 1.3])
+    assert _at(s, 30) == pytest.approx(d[-1] / d.std(ddof=1))
+    assert np.isnan(_at(s, 29))  # only 3 seasonal differences known before the Q4 report (< 4)
+    assert np.isnan(_at(s, 30, S2))  # constant EPS: zero surprise sd ⇒ undefined
+
+
+def test_future_change_leaves_the_past_unchanged(tmp_path):
+    """A fundamental changed after its announce date changes nothing before it."""
+    a = make_bundle(tmp_path / "a", fundamentals=fundamentals())
+    b = make_bundle(tmp_path / "b", fundamentals=fundamentals(eps1=EPS1[:-1] + [9.99]))
+    names = ["eps_growth_qoq", "sue", "roe_ttm", "np_growth_qoq", "prosperity"]
+    for lvl in ("stock", "index"):
+        ea, eb = FactorEngine(a), FactorEngine(b)
+        for n in names:
+            pa, pb = ea.compute(n, lvl), eb.compute(n, lvl)
+            pd.testing.assert_frame_equal(pa.iloc[:30], pb.iloc[:30])
+    ga, gb = compute_factor("eps_growth_qoq", a, "stock"), compute_factor("eps_growth_qoq", b, "stock")
+    assert _at(ga, 30) != _at(gb, 30)  # …and it does change the day it is announced
+
+
+def test_late_announcement_of_an_input_quarter_delays_the_value(tmp_path):
+    """Q4 (cal[10]) compares with Q3, announced only on cal[20]: the Q4 growth shows from cal[20]."""
+    f = fundamentals(s2_q3_announce=CAL[20])
+    f.loc[(f["code"] == S2), "np_yoy"] = [0, 0, 0, 0, 0.1, 0.2, 0.4, 0.7]
+    b = make_bundle(tmp_path / "c", fundamentals=f)
+    g = compute_factor("np_growth_qoq", b, "stock")
+    assert _at(g, 15, S2) == pytest.approx(0.2 - 0.1)  # Q2 vs Q1: the latest value whose inputs are public
+    assert _at(g, 20, S2) == pytest.approx(0.7 - 0.4)
+
+
+def test_index_level_is_the_weighted_constituent_value(fb):
+    roe = compute_factor("roe_ttm", fb, "index", codes=[IDX])[IDX]
+    # first snapshot: S1 0.5, S2 0.3, S3 0.2 (no fundamentals) ⇒ renormalised over S1, S2; coverage 0.8
+    assert roe.iloc[29] == pytest.approx((0.5 * 0.15 + 0.3 * 0.2) / 0.8)
+    # second snapshot (cal[30]): S2 0.6, S4 0.4 (no data) ⇒ coverage 0.6, value S2's
+    assert roe.iloc[30] == pytest.approx(0.2)
