@@ -142,10 +142,71 @@ class Result:
             out = out.merge(long, on=["signal_date", "code"], how="left")
         return out.reset_index(drop=True)
 
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the result to a folder (Parquet tables + one npz of the segment arrays + meta JSON)."""
+        import json
+        import os
+        from pathlib import Path
+
+        d = Path(path)
+        d.mkdir(parents=True, exist_ok=True)
+        frames = {"nav": self.nav.to_frame(), "targets": self.targets, "trades": self.trades,
+                  "rebalances": self.rebalances, "delistings": self.delistings}
+        if self.benchmark_nav is not None:
+            frames["benchmark_nav"] = self.benchmark_nav.to_frame()
+        if self.scores is not None:
+            frames["scores"] = self.scores
+        if self.names is not None:
+            frames["names"] = self.names.astype("string").rename("name").to_frame()
+        for k, f in frames.items():
+            f = f.copy()
+            f.columns = [str(c) for c in f.columns]
+            tmp = d / f".{k}.parquet.tmp"
+            f.to_parquet(tmp)
+            os.replace(tmp, d / f"{k}.parquet")
+        s = self._seg
+        arrays = {k: s[k] for k in ("units", "vpost", "seg", "px", "post", "tgt")}
+        arrays["codes"] = np.array([str(c) for c in s["codes"]], dtype=str)
+        if s["delist_pos"] is not None:
+            arrays["delist_pos"] = s["delist_pos"]
+        with open(d / ".segments.npz.tmp", "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(d / ".segments.npz.tmp", d / "segments.npz")
+        meta = {"execution": self.execution, "fee": self.fee, "slippage": self.slippage,
+                "benchmark_name": self.benchmark_name, "pending": [f"{x:%Y-%m-%d}" for x in self.pending]}
+        (d / "result.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path) -> "Result":
+        """Read a result written by :meth:`save`."""
+        import json
+        from pathlib import Path
+
+        d = Path(path)
+        if not (d / "result.json").is_file():
+            raise DataMissingError(f"{d} holds no saved backtest result (no result.json); run `etfrot backtest CONFIG` first.")
+        meta = json.loads((d / "result.json").read_text())
+        rd = lambda k: pd.read_parquet(d / f"{k}.parquet") if (d / f"{k}.parquet").exists() else None  # noqa: E731
+        nav = rd("nav")["nav"]
+        bench = rd("benchmark_nav")
+        names = rd("names")
+        z = np.load(d / "segments.npz", allow_pickle=False)
+        seg = {k: z[k] for k in ("units", "vpost", "seg", "px", "post", "tgt")}
+        seg["codes"] = pd.Index(z["codes"].astype(str), name="code")
+        seg["delist_pos"] = z["delist_pos"] if "delist_pos" in z.files else None
+        return cls(nav=nav, benchmark_nav=None if bench is None else bench["benchmark"], targets=rd("targets"),
+                   trades=rd("trades"), rebalances=rd("rebalances"), delistings=rd("delistings"),
+                   pending=pd.DatetimeIndex(meta["pending"]), execution=meta["execution"], fee=meta["fee"],
+                   slippage=meta["slippage"], scores=rd("scores"), names=None if names is None else names["name"],
+                   benchmark_name=meta["benchmark_name"], _seg=seg)
+
     def _held_after(self) -> pd.DataFrame:
         s = self._seg
         post, tgt = s["post"], s["tgt"]
         j, i = np.nonzero((post > _EPS) | (tgt > _EPS))
+        order = np.lexsort((i, -post[j, i], j))  # by rebalance, then held weight (largest first), then code
+        j, i = j[order], i[order]
         reb = self.rebalances
         return pd.DataFrame({
             "signal_date": reb["signal_date"].to_numpy()[j],
@@ -197,12 +258,13 @@ def run_backtest(
     if not (0.0 <= fee < 0.5 and 0.0 <= slippage < 0.5):
         raise ValidationError("backtest", "fee", f"fee={fee}, slippage={slippage} must be in [0, 0.5) per side",
                               fix="give costs as fractions, e.g. fee=0.0005 for 5 bp per side")
-    cal, px_all = _check_prices(prices, "prices")
+    cal, px_all = _check_prices(prices, "prices", values=False)
     weights = _check_weights(weights, cal, px_all.columns)
 
-    # Only the codes that are ever targeted matter for the account.
-    used = weights.columns[(weights.to_numpy() > 0).any(axis=0)]
+    # Only the codes that are ever targeted matter for the account (and only their prices are checked).
+    used = weights.columns[(np.nan_to_num(weights.to_numpy()) > 0).any(axis=0)]
     codes = pd.Index(used, name="code")
+    _check_prices(px_all.reindex(columns=codes), "prices")
     P_full = px_all.reindex(columns=codes).to_numpy(dtype=float, copy=True)
 
     # Delisting: a listing end masks every later price; the value is paid out at the last price.
@@ -236,7 +298,7 @@ def run_backtest(
         if opens is None:
             raise ValidationError("backtest", "opens", "execution='next_open' needs the adjusted open prices",
                                   fix="pass opens=bundle.panel('etf_bars', 'open', adjusted=True)")
-        _, op = _check_prices(opens, "opens")
+        _, op = _check_prices(opens.reindex(columns=codes), "opens")
         O = op.reindex(index=cal, columns=codes).to_numpy(dtype=float, copy=True)
         if dl_pos is not None:
             O[np.arange(len(cal))[:, None] >= dl_pos[None, :]] = np.nan
@@ -397,7 +459,7 @@ def _ffill(a: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- inputs
-def _check_prices(prices: pd.DataFrame, what: str) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
+def _check_prices(prices: pd.DataFrame, what: str, values: bool = True) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
     if not isinstance(prices, pd.DataFrame) or not isinstance(prices.index, pd.DatetimeIndex):
         raise ValidationError(what, None, "must be a DataFrame indexed by trading date (DatetimeIndex)",
                               fix="use bundle.panel('etf_bars', 'close', adjusted=True)")
@@ -410,6 +472,8 @@ def _check_prices(prices: pd.DataFrame, what: str) -> tuple[pd.DatetimeIndex, pd
     if prices.columns.has_duplicates:
         raise ValidationError(what, "code", "duplicate codes", examples=list(prices.columns[prices.columns.duplicated()][:5]),
                               fix="one column per code")
+    if not values:
+        return idx, prices
     try:
         v = prices.to_numpy(dtype=float)
     except (TypeError, ValueError):
