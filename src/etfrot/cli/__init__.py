@@ -9,6 +9,7 @@ import sys
 
 from etfrot.cli import data  # noqa: F401  (registers commands)
 from etfrot.cli import sweep  # noqa: F401
+from etfrot.cli import factor  # noqa: F401
 from etfrot.cli.app import app
 
 
