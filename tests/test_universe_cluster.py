@@ -94,9 +94,8 @@ def test_plots_are_labelled_synthetic():
     assert any("SYNTHETIC" in t.get_text() for t in fig.texts) and "SYNTHETIC" in fig._suptitle.get_text()
     fig2 = plot_dendrogram(hierarchical(X, 3), label="SYNTHETIC DATA")
     assert any("SYNTHETIC" in t.get_text() for t in fig2.texts)
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+    real = plot_k_scan(scan, label="data: files")
+    assert not any("SYNTHETIC" in t.get_text() for t in real.texts)
 
 
 def test_industry_shares_point_in_time():

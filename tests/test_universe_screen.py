@@ -122,3 +122,30 @@ def test_rules_can_be_switched_off_and_bad_input():
         screen_tables(etf_info, index_info, [T], aum=aum, amount=amount, categories=["bonds"])
     assert is_overseas_code(["HSI.HI", "SPX.SPI", "000300.SH", "H30184.CSI", "DAX.GI"]).tolist() == [
         True, True, False, False, True]
+
+
+def test_index_universe_and_industry_mapping_on_synthetic(small_bundle):
+    from etfrot.data import rebalance_dates
+    from etfrot.universe import etf_industries, index_universe
+
+    b = small_bundle
+    dates = rebalance_dates(b.calendar, "monthly")[6:]
+    uni = index_universe(b, dates)
+    info = b.info("index")
+    held = uni.columns[uni.any().to_numpy()]
+    assert (info.loc[held, "region"] == "cn").all()  # overseas never in
+    assert (info.loc[uni.columns[~uni.any().to_numpy()], "region"] == "overseas").any()
+    listed = b.listed("etf", dates)
+    tracked = b.info("etf")["tracked_index"]
+    for d in dates[::6]:  # every index in the universe has a listed ETF that day
+        codes = set(tracked[listed.loc[d].reindex(tracked.index).to_numpy()])
+        assert set(uni.columns[uni.loc[d].to_numpy()]) <= codes
+    ind_only = index_universe(b, dates[-1:], categories=["industry_theme"])
+    assert (info.loc[ind_only.columns[ind_only.iloc[0].to_numpy()], "category"] == "industry_theme").all()
+    # SW industry indices map (almost) entirely to the industry in their name
+    etfs = b.info("etf")
+    sw = etfs.index[etfs["tracked_index"].str.endswith(".SI").to_numpy()]
+    m = etf_industries(b, sw, dates[-1], top=1)
+    names = info.loc[m["index"], "name"].to_numpy()
+    for name, top_ind, share in zip(names, m["industry_1"], m["share_1"]):
+        assert top_ind in name and share > 0.9

@@ -156,6 +156,7 @@ class KScan:
     labels: dict[int, np.ndarray]
     codes: pd.Index
     params: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     def labels_of(self, k: int | None = None) -> pd.Series:
         k = self.k if k is None else k
@@ -163,19 +164,21 @@ class KScan:
 
 
 def scan_k(X: pd.DataFrame | np.ndarray, ks=range(1, 16), *, n_init: int = 10, seed: int = 0, refs: int = 10,
-           reference: str = "pca", ref_n_init: int | None = None, threads: int | None = 1) -> KScan:
+           reference: str = "pca", ref_n_init: int | None = None, threads: int | None = 1, min_k: int = 1) -> KScan:
     """K-means for each K in ``ks`` with WSS, silhouette and gap statistic; recommended K.
 
     The recommendation: the gap statistic's K if at least one other criterion (elbow, best
     silhouette) agrees or none agree with each other; otherwise the K that elbow and silhouette share.
     Seed 001 §2.1 weighs all three ("综合考量了间隔统计量、轮廓系数和肘部算法").
     ``threads``: OpenMP/BLAS threads for K-means (1 is fastest at this size; None = library default).
+    ``min_k``: the criteria choose among K ≥ min_k (2 when a partition is wanted even where the gap
+    rule over all K would say "one cluster"; that case is noted in ``notes``).
     """
     with _threads(threads):
-        return _scan(X, ks, n_init, seed, refs, reference, ref_n_init)
+        return _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k)
 
 
-def _scan(X, ks, n_init, seed, refs, reference, ref_n_init) -> KScan:
+def _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k) -> KScan:
     from sklearn.metrics import silhouette_score
 
     codes = pd.Index(X.index) if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
@@ -195,16 +198,23 @@ def _scan(X, ks, n_init, seed, refs, reference, ref_n_init) -> KScan:
         sil.append(silhouette_score(Z, lab) if 2 <= k <= n - 1 and len(set(lab)) > 1 else np.nan)
     gap = _gap(Z if reference == "pca" else A, ks, refs, reference, n_init, ref_n_init, seed, wss)
     table = pd.DataFrame({"wss": wss, "silhouette": sil}, index=pd.Index(ks, name="k")).join(gap)
-    choices = {"gap": gap_choice(table), "elbow": elbow_choice(ks, wss)}
-    if table["silhouette"].notna().any():
-        choices["silhouette"] = int(table["silhouette"].idxmax())
+    sub = table[table.index >= min_k]
+    if len(sub) < 2:
+        raise ConfigError(f"need at least two K values ≥ min_k={min_k} in {ks}")
+    choices = {"gap": gap_choice(sub), "elbow": elbow_choice(sub.index, sub["wss"])}
+    if sub["silhouette"].notna().any():
+        choices["silhouette"] = int(sub["silhouette"].idxmax())
+    notes = []
+    if min_k > 1 and table.index[0] < min_k and (g_all := gap_choice(table)) < min_k:
+        notes.append(f"the gap statistic's 1-SE rule over all K picks K={g_all}: no clear cluster structure; "
+                     f"choosing among K ≥ {min_k}")
     others = [v for key, v in choices.items() if key != "gap"]
     if choices["gap"] in others or len(set(others)) == len(others):
         k = choices["gap"]
     else:
         k = others[0]
     return KScan(table, choices, k, labels, codes,
-                 dict(n_init=n_init, seed=seed, refs=refs, reference=reference, ks=ks))
+                 dict(n_init=n_init, seed=seed, refs=refs, reference=reference, ks=ks, min_k=min_k), notes)
 
 
 @dataclass
@@ -264,20 +274,33 @@ def representatives(X: pd.DataFrame, labels: pd.Series, *, by: str | pd.Series =
     return pd.DataFrame(rows, columns=["cluster", "rank", "code", by.name or "value"])
 
 
-def _stamp(fig, label: str) -> None:
-    if "SYNTHETIC" in label.upper():
-        fig.text(0.5, 0.5, "SYNTHETIC", fontsize=48, color="red", alpha=0.12, ha="center", va="center", rotation=25)
+_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
+
+
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in _CJK_FONTS if f in have), None)
+
+
+def _finish(fig, title: str, label: str):
+    """Title with the data label; SYNTHETIC data get a red title suffix and a diagonal watermark."""
+    synthetic = "SYNTHETIC" in label.upper()
+    fig.suptitle(title + (f" — {label}" if label else ""), color="#c0392b" if synthetic else "#222")
+    if synthetic:
+        fig.text(0.5, 0.5, "SYNTHETIC", fontsize=60, color="#c0392b", alpha=0.12, ha="center", va="center",
+                 rotation=25, weight="bold")
+    return fig
 
 
 def plot_k_scan(scan: KScan, label: str = ""):
-    """Three panels: WSS (elbow), mean silhouette, gap with ±s_k bars; chosen K marked."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    """Three panels: WSS (elbow), mean silhouette, gap with ±s_k bars; each criterion's K marked."""
+    from matplotlib.figure import Figure
 
     t = scan.table
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    ax = fig.subplots(1, 3)
     ax[0].plot(t.index, t["wss"], "o-")
     ax[0].axvline(scan.choices["elbow"], color="grey", ls="--")
     ax[0].set(title=f"Elbow: WSS (K={scan.choices['elbow']})", xlabel="K")
@@ -287,28 +310,130 @@ def plot_k_scan(scan: KScan, label: str = ""):
     ax[1].set(title=f"Mean silhouette (K={scan.choices.get('silhouette', '—')})", xlabel="K")
     ax[2].errorbar(t.index, t["gap"], yerr=t["gap_s"], fmt="o-", color="C2", capsize=3)
     ax[2].axvline(scan.choices["gap"], color="grey", ls="--")
-    ax[2].set(title=f"Gap statistic (K={scan.choices['gap']})", xlabel="K")
-    fig.suptitle(f"K-means: choosing K — recommended K={scan.k}" + (f"  [{label}]" if label else ""))
-    fig.tight_layout()
-    _stamp(fig, label)
-    return fig
+    ax[2].set(title=f"Gap statistic ±s_k (K={scan.choices['gap']})", xlabel="K")
+    for a in ax:
+        a.grid(True, color="#e6e6e6")
+    return _finish(fig, f"K-means: choosing K (recommended K={scan.k})", label)
 
 
 def plot_dendrogram(h: HClust, names: pd.Series | None = None, label: str = ""):
-    """Dendrogram of a hierarchical clustering, leaves named ``code name``, coloured at the K cut."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    """Dendrogram of a hierarchical clustering (leaves ``code name`` where a CJK font exists), coloured
+    at the cut into K."""
+    from matplotlib.figure import Figure
     from scipy.cluster.hierarchy import dendrogram
 
     n = len(h.codes)
-    leaves = [f"{c} {names[c]}" if names is not None and c in names.index else str(c) for c in h.codes]
-    fig, ax = plt.subplots(figsize=(10, max(4, 0.18 * n)))
+    font = _cjk_font()
+    use_names = names is not None and font is not None
+    leaves = [f"{c} {names.get(c, '')}" if use_names else str(c) for c in h.codes]
+    fig = Figure(figsize=(10, max(4.0, 0.2 * n + 1)), layout="constrained")
+    ax = fig.subplots()
     hts = h.linkage[:, 2]
     thr = (hts[-h.k] + hts[-(h.k - 1)]) / 2 if 1 < h.k < n else (0 if h.k >= n else None)
     dendrogram(h.linkage, labels=leaves, orientation="left", ax=ax, color_threshold=thr, leaf_font_size=7)
-    ax.set_title(f"Hierarchical clustering ({h.method}, Euclidean), cut into K={h.k}" + (f"  [{label}]" if label else ""))
-    fig.tight_layout()
-    _stamp(fig, label)
-    return fig
+    if use_names:
+        for t in ax.get_yticklabels():
+            t.set_fontfamily([font, "DejaVu Sans"])
+    ax.set_xlabel("merge distance (Euclidean)")
+    return _finish(fig, f"Hierarchical clustering ({h.method}), cut into K={h.k}", label)
+
+
+@dataclass
+class PoolClusters:
+    """Everything :func:`cluster_etfs` found: the screened ETFs (``pool``), the return matrix used,
+    the K scan, the K-means and hierarchical labels at ``k``, representatives and the seed 001
+    table-1 style ``table`` (ETF, name, fund size in 亿元, manager, top SW industries, clusters)."""
+
+    date: pd.Timestamp
+    pool: pd.DataFrame
+    X: pd.DataFrame
+    dropped: pd.Index
+    scan: KScan
+    k: int
+    hclust: HClust
+    reps: pd.DataFrame
+    table: pd.DataFrame
+    shares: pd.DataFrame | None
+    label: str
+
+
+def index_returns(bundle) -> pd.DataFrame:
+    """Daily close-to-close returns of every index in ``index_bars`` (price indices carry no adj_factor)."""
+    px = bundle.panel("index_bars", "close")
+    return px / px.shift(1) - 1
+
+
+def cluster_etfs(bundle, date, *, window: int = 250, ks=range(1, 16), k: int | None = None, n_init: int = 10,
+                 refs: int = 10, reference: str = "pca", seed: int = 0, linkage: str = "ward",
+                 representative: str = "centroid", per_cluster: int = 1, standardize: bool = True,
+                 min_coverage: float = 0.8, top_industries_n: int = 2, screen_kwargs: dict | None = None,
+                 threads: int | None = 1, min_k: int = 2) -> PoolClusters:
+    """Seed 001 §2: screen the ETFs on ``date`` (:func:`etfrot.universe.screen.screen_etfs`), cluster
+    their tracked indices' daily returns over the last ``window`` days (K-means scan → K, hierarchical
+    cut into the same K), pick representatives (``representative``: "centroid", "aum" or "amount") and
+    map each ETF to its top SW level-1 industries. ``k`` overrides the recommended K.
+    An index without ``index_bars`` is represented by its ETF's adjusted returns.
+    """
+    from etfrot.universe.industry import industry_shares, top_industries
+    from etfrot.universe.screen import screen_etfs
+
+    t = pd.Timestamp(date)
+    kw = dict(screen_kwargs or {})
+    if kw.pop("one_per_index", True) is not True:
+        raise ConfigError("clustering works on one ETF per index; one_per_index must stay True")
+    sr = screen_etfs(bundle, [t], **kw)
+    pool = sr.at(t)
+    if len(pool) < 3:
+        raise DataMissingError(f"only {len(pool)} ETFs pass screening on {t:%Y-%m-%d}; clustering needs ≥ 3 "
+                               "(relax --min-aum / --categories or pick a later date).")
+    t = sr.dates[-1]
+    idx_codes = pd.Index(pool["index"].astype(str))
+    ir = index_returns(bundle).reindex(columns=idx_codes)
+    er = bundle.returns("etf_bars").reindex(columns=pd.Index(pool["etf"].astype(str)))
+    er.columns = idx_codes
+    rets = ir.copy()
+    no_bars = ~ir.loc[:t].iloc[-window:].notna().any().to_numpy()
+    if no_bars.any():
+        rets.loc[:, no_bars] = er.loc[:, no_bars].to_numpy()
+    X, dropped = return_matrix(rets, end=t, window=window, min_coverage=min_coverage, standardize=standardize)
+    ks = [kk for kk in ks if kk <= len(X) - 1]
+    scan = scan_k(X, ks, n_init=n_init, seed=seed, refs=refs, reference=reference, threads=threads, min_k=min_k)
+    kk = int(k or scan.k)
+    if kk not in scan.labels:
+        with _threads(threads):
+            scan.labels[kk] = _kmeans(_pca_scores(X.to_numpy()), kk, n_init, seed)[0]
+    h = hierarchical(X, kk, method=linkage)
+    km = scan.labels_of(kk)
+    pool_i = pool.set_index("index")
+    if representative == "centroid":
+        reps = representatives(X, km, per_cluster=per_cluster)
+    elif representative in ("aum", "amount"):
+        col = "aum_used" if representative == "aum" else "amount20"
+        reps = representatives(X, km, by=pool_i[col].rename(col), per_cluster=per_cluster)
+    else:
+        raise ConfigError(f"representative must be 'centroid', 'aum' or 'amount', got {representative!r}")
+
+    info = bundle.info("etf")
+    iinfo = bundle.info("index")
+    try:
+        shares = industry_shares(bundle, idx_codes, t)
+        top = top_industries(shares, top_industries_n)
+    except DataMissingError:
+        shares, top = None, pd.DataFrame(index=idx_codes, data={"top_industries": ""})
+    X_codes = X.index
+    etf = pool_i.loc[X_codes, "etf"].astype(str).to_numpy(object)
+    table = pd.DataFrame({
+        "etf": etf,
+        "name": info["name"].reindex(etf).to_numpy(object),
+        "aum_yi": pool_i.loc[X_codes, "aum_used"].to_numpy(float) / 1e8,
+        "aum_source": pool_i.loc[X_codes, "aum_source"].to_numpy(object),
+        "manager": info["manager"].reindex(etf).to_numpy(object) if "manager" in info.columns else None,
+        "index": X_codes.to_numpy(object),
+        "index_name": iinfo["name"].reindex(X_codes).to_numpy(object),
+        "top_industry": top["top_industries"].reindex(X_codes).fillna("").to_numpy(object),
+        "kmeans": km.reindex(X_codes).to_numpy(int),
+        "hier": h.labels.reindex(X_codes).to_numpy(int),
+        "representative": np.isin(X_codes, reps["code"].to_numpy(object)),
+    })
+    table = table.sort_values(["kmeans", "aum_yi"], ascending=[True, False]).reset_index(drop=True)
+    return PoolClusters(t, pool, X, dropped, scan, kk, h, reps, table, shares, bundle.label)
