@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
@@ -36,14 +37,22 @@ class Section:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: list = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
+    #: tables written as CSV/JSON and linked, but not shown in the page (e.g. every trade of a run)
+    files: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: show at most this many rows of each table in the page (the CSV/JSON always hold all of them)
+    max_rows: int | None = None
 
 
 def figure_png(fig) -> str:
     """A matplotlib figure as a base64 PNG data URI (closes the figure)."""
     import matplotlib.pyplot as plt
 
+    import warnings
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    with warnings.catch_warnings():  # CJK names without a CJK font: boxes, not a warning per glyph
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
@@ -52,7 +61,7 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_") or "table"
 
 
-def _fmt_table(df: pd.DataFrame) -> str:
+def _fmt_table(df: pd.DataFrame, max_rows: int | None = None) -> str:
     def fmt(v):
         if isinstance(v, float):
             return "" if pd.isna(v) else (f"{v:,.4f}" if abs(v) < 1000 else f"{v:,.0f}")
@@ -60,10 +69,16 @@ def _fmt_table(df: pd.DataFrame) -> str:
             return v.strftime("%Y-%m-%d")
         return v
 
-    shown = df.map(fmt) if len(df) else df
+    more = 0
+    if max_rows is not None and len(df) > max_rows:
+        more, df = len(df) - max_rows, df.iloc[-max_rows:]
+    shown = df.map(fmt) if len(df) else df.copy()
     if isinstance(shown.index, pd.DatetimeIndex):
         shown.index = shown.index.strftime("%Y-%m-%d")
-    return shown.to_html(classes="tbl", border=0, escape=True, na_rep="")
+    html = shown.to_html(classes="tbl", border=0, escape=True, na_rep="")
+    if more:
+        html = f'<p class="label">last {max_rows} rows shown; {more} earlier rows in the CSV</p>' + html
+    return html
 
 
 def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label: str, sections: list[Section],
@@ -76,24 +91,37 @@ def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rendered = []
-    for s in sections:
+    for n, s in enumerate(sections):
         tables = []
         for name, df in s.tables.items():
-            stem = _slug(f"{s.title}_{name}")
-            _atomic_write(out / "tables" / f"{stem}.csv", df.to_csv())
-            _atomic_write(out / "tables" / f"{stem}.json", df.reset_index().to_json(orient="records", date_format="iso", force_ascii=False))
-            tables.append({"name": name, "html": _fmt_table(df), "csv": f"tables/{stem}.csv"})
+            stem = _write_table(out, f"{s.title}_{name}", df)
+            tables.append({"name": name, "html": _fmt_table(df, s.max_rows), "csv": f"tables/{stem}.csv",
+                           "json": f"tables/{stem}.json"})
+        links = dict(s.links)
+        for name, df in s.files.items():
+            stem = _write_table(out, f"{s.title}_{name}", df)
+            links[f"{name} (CSV, {len(df):,} rows)"] = f"tables/{stem}.csv"
         imgs = [f if isinstance(f, str) else figure_png(f) for f in s.figures]
-        rendered.append({"title": s.title, "text": s.text, "tables": tables, "figures": imgs, "links": s.links})
+        rendered.append({"title": s.title, "anchor": f"s{n}-{_slug(s.title)}", "text": s.text, "tables": tables,
+                         "figures": imgs, "links": links})
     man = {"title": title, "synthetic": synthetic, "data": data_label, "etfrot_version": __version__,
            "config": config or {}, **(manifest or {})}
+    man.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     html = _ENV.get_template("report.html").render(
         title=title, synthetic=synthetic, data_label=data_label, sections=rendered,
         config_json=json.dumps(config or {}, indent=2, ensure_ascii=False, default=str), manifest=man,
+        manifest_json=json.dumps({k: v for k, v in man.items() if k != "config"}, indent=2, ensure_ascii=False, default=str),
     )
     _atomic_write(out / filename, html)
     _atomic_write(out / "manifest.json", json.dumps(man, indent=2, ensure_ascii=False, default=str))
     return out / filename
+
+
+def _write_table(out: Path, name: str, df: pd.DataFrame) -> str:
+    stem = _slug(name)
+    _atomic_write(out / "tables" / f"{stem}.csv", df.to_csv())
+    _atomic_write(out / "tables" / f"{stem}.json", df.reset_index().to_json(orient="records", date_format="iso", force_ascii=False))
+    return stem
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -1,0 +1,106 @@
+"""Report sections for a backtest (SPEC §7, §9), for strategies to compose with their own sections.
+
+``backtest_sections(result)`` → [summary (metrics with bootstrap CIs), NAV charts, per-year table and
+bars, holdings of the last periods, rebalances / skipped trades / delistings]. Every table is also
+written as CSV/JSON by :func:`etfrot.report.write_report`; long ones (every trade, every holding) are
+linked files rather than page tables.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from etfrot.report import charts
+from etfrot.report.html import Section
+
+#: metric key → label shown in the report (order kept)
+LABELS = {
+    "start": "start", "end": "end", "days": "trading days",
+    "cumulative_return": "cumulative return", "annual_return": "annual return (compounded, 252 d)",
+    "annual_volatility": "annual volatility", "sharpe": "Sharpe (rf = 0)", "max_drawdown": "max drawdown",
+    "benchmark_cumulative_return": "benchmark cumulative return", "benchmark_annual_return": "benchmark annual return",
+    "benchmark_annual_volatility": "benchmark annual volatility", "benchmark_max_drawdown": "benchmark max drawdown",
+    "annual_excess": "annual excess (relative NAV)", "tracking_error": "tracking error",
+    "information_ratio": "information ratio", "excess_max_drawdown": "excess max drawdown",
+    "win_rate": "win rate per rebalance period", "periods": "rebalance periods",
+    "annual_turnover": "annual turnover (one-way)", "cost_drag": "cost drag per year",
+}
+
+
+def metrics_table(m: pd.Series) -> pd.DataFrame:
+    """Metrics Series (``Result.metrics()``) → table: metric label, value, 95 % CI low/high where bootstrapped."""
+    rows = []
+    for key, label in LABELS.items():
+        if key not in m.index:
+            continue
+        v = m[key]
+        lo, hi = m.get(f"{key}_ci_lo"), m.get(f"{key}_ci_hi")
+        rows.append({"metric": label, "value": v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else v,
+                     "ci95_lo": lo if lo is not None else float("nan"), "ci95_hi": hi if hi is not None else float("nan")})
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or pd.isna(x) else f"{100 * x:.2f}%"
+
+
+def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = False, last_holdings: int = 8,
+                      n_boot: int = 1000, block: int = 20, seed: int = 0, log_nav: bool = False,
+                      describe: str = "") -> list[Section]:
+    """Sections of a backtest report: summary, NAV, per year, holdings, trading (see module doc)."""
+    m = result.metrics(n_boot=n_boot, block=block, seed=seed)
+    bench = result.benchmark_nav
+    has_b = bench is not None
+    rules = (f"Signal at the close of t, executed {result.execution.replace('_', ' ')} "
+             f"({'close of t+1' if result.execution == 'next_close' else 'open of t+1' if result.execution == 'next_open' else 'close of t — a study setting that peeks at the trade price'}); "
+             f"fee {result.fee * 1e4:.1f} bp + slippage {result.slippage * 1e4:.1f} bp per side; "
+             f"{len(result.rebalances)} executions from {m['start']:%Y-%m-%d} to {m['end']:%Y-%m-%d}"
+             + (f"; benchmark: {result.benchmark_name}." if has_b else "; no benchmark."))
+    text = (describe + "\n" if describe else "") + rules
+    if has_b and "annual_excess_ci_lo" in m.index:
+        text += (f"\nAnnual excess {_pct(m['annual_excess'])} (95 % CI {_pct(m['annual_excess_ci_lo'])} … "
+                 f"{_pct(m['annual_excess_ci_hi'])}), information ratio {m['information_ratio']:.2f} "
+                 f"(95 % CI {m['information_ratio_ci_lo']:.2f} … {m['information_ratio_ci_hi']:.2f}): circular "
+                 f"block bootstrap of daily excess returns, {n_boot} resamples, blocks of {block} days, seed {seed}. "
+                 "A backtest is one draw of history; read the interval, not only the point.")
+    if len(result.skipped):
+        text += f"\n{len(result.skipped)} trades could not be made (asset suspended / without a price / not tradable); see Trading."
+    if len(result.delistings):
+        text += f"\n{len(result.delistings)} holdings were delisted and paid out at their last price."
+    if len(result.pending):
+        text += f"\nPending (signal after the last price day, not executed): {', '.join(f'{d:%Y-%m-%d}' for d in result.pending)}."
+    summary = Section(f"{title}: summary", text, tables={"metrics": metrics_table(m)})
+
+    figs = [charts.nav_chart(result.nav, bench, title=f"{title}: NAV vs {result.benchmark_name}" if has_b else f"{title}: NAV",
+                             synthetic=synthetic, log=log_nav, labels=("strategy", str(result.benchmark_name)))]
+    rel = result.relative_nav() if has_b else None
+    if has_b:
+        figs.append(charts.relative_nav_chart(rel, title=f"{title}: relative NAV (strategy / {result.benchmark_name})", synthetic=synthetic))
+    figs.append(charts.drawdown_chart(result.nav, rel, title=f"{title}: drawdown", synthetic=synthetic))
+    nav_tbl = pd.DataFrame({"nav": result.nav})
+    if has_b:
+        nav_tbl["benchmark"] = bench
+        nav_tbl["relative_nav"] = rel
+    nav_sec = Section(f"{title}: NAV", figures=figs, files={"daily NAV": nav_tbl})
+
+    yt = result.yearly()
+    year_sec = Section(f"{title}: per year", tables={"per-year": yt},
+                       figures=[charts.yearly_bars(yt, title=f"{title}: per-year returns", synthetic=synthetic)])
+
+    hold_all = result.holdings()
+    hold_last = result.holdings(last=last_holdings)
+    hold_sec = Section(f"{title}: holdings", f"Holdings after each of the last {last_holdings} executions "
+                       "(target = weight asked for, held = weight right after the trade; they differ where a trade was skipped).",
+                       tables={f"last {last_holdings} rebalances": hold_last.set_index("signal_date")},
+                       files={"all holdings": hold_all})
+
+    reb = result.rebalances.set_index("signal_date")
+    trade_tables = {"rebalances": reb}
+    if len(result.skipped):
+        trade_tables["skipped trades"] = result.skipped
+    if len(result.delistings):
+        trade_tables["delistings"] = result.delistings
+    trade_sec = Section(f"{title}: trading", "One row per execution: NAV before it, two-sided traded value and one-way "
+                        "turnover (fractions of NAV), cost as a fraction of NAV, holdings and skipped trades.",
+                        tables=trade_tables, files={"all trades": result.trades}, max_rows=20)
+    return [summary, nav_sec, year_sec, hold_sec, trade_sec]
