@@ -1,0 +1,344 @@
+"""``cluster_multifactor`` (seed 001): screened, clustered ETF pool → 14 single-factor tests →
+equal-weight z-score composite of mom250, BIAS, EPS growth QoQ, main-force inflow and DDE10 →
+top-N weekly, against the equal weight of the pool.
+
+Pipeline (each step a function of data known on the date):
+
+1. **Pool** (seed 001 §2): on each formation date (``pool.refresh``: yearly by default, the first
+   rebalance date of each year once ``pool.window`` days of history exist) the ETFs are screened
+   (AUM ≥ 1e8 or its liquidity proxy, listed ≥ 3 months, one per index, industry/theme indices), their
+   indices' daily returns over the trailing window are clustered (K-means with K from elbow /
+   silhouette / gap, or hierarchical), and ``pool.per_cluster`` representatives per cluster are kept
+   (largest size, or closest to the centroid): ``pool.share`` of each cluster (seed 001 kept 40 of 150,
+   27 %), at least one per cluster, or a fixed ``pool.per_cluster``. The pool holds until the next formation date; an ETF
+   that stops trading drops out. The seed forms its pool once, at the end of its sample — that is
+   look-ahead in a backtest, so here it is re-formed from the past only.
+2. **Factor tests** (seed 001 tables 4–5, figure 4): the 14 factors on the pool, weekly.
+3. **Composite** (seed 001 §4): Σ_f z_f / #f over the five factors (direction-signed cross-sectional
+   z-scores within the pool), top-N equal weight, weekly; benchmark = equal weight of the pool.
+4. **Sensitivity** (tables 6–9): each single factor as its own top-N model; N = 2..8; per-year returns.
+5. **Holdings** (table 10): the ranked picks of the last half year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from etfrot.backtest import runner
+from etfrot.config import BacktestConfig, BenchmarkConfig, ScoresConfig, SelectionConfig, StrictModel, UniverseConfig, load_config, register_config
+from etfrot.errors import DataMissingError
+
+SEED001_TESTS = ["mom5", "mom20", "mom250", "rsi", "bias", "roe_ttm", "roe_q", "np_yoy", "np_growth_qoq", "eps_growth_qoq",
+                 "roe_growth_qoq", "net_buy", "net_active_buy", "main_inflow", "dde10"]
+SEED001_MODEL = ["mom250", "bias", "eps_growth_qoq", "main_inflow", "dde10"]
+
+
+class PoolConfig(StrictModel):
+    """How the candidate pool is formed from the screened ETFs (seed 001 §2)."""
+
+    refresh: Literal["yearly", "half_yearly", "quarterly", "once"] = "yearly"
+    window: int = Field(250, ge=40)  # days of index returns clustered
+    method: Literal["kmeans", "hierarchical"] = "kmeans"
+    k: int | None = Field(None, ge=2)  # None: the K recommended by elbow / silhouette / gap
+    k_min: int = Field(2, ge=1)
+    k_max: int = Field(15, ge=2)
+    linkage: Literal["ward", "average", "complete", "single"] = "ward"
+    share: float = Field(0.27, gt=0.0, le=1.0)  # seed 001 kept 40 of 150 screened ETFs
+    per_cluster: int | None = Field(None, ge=1)  # fixed number per cluster instead of ``share``
+    representative: Literal["size", "centroid"] = "size"
+    n_init: int = Field(10, ge=1)
+    gap_refs: int = Field(10, ge=2)
+    seed: int = 0
+
+
+@register_config("cluster_multifactor")
+class ClusterMultifactorConfig(BacktestConfig):
+    """Seed 001 defaults: industry/theme ETFs, five-factor composite, top 8 weekly, pool equal weight."""
+
+    strategy: Literal["cluster_multifactor"] = "cluster_multifactor"
+    name: str = "cluster_multifactor"
+    universe: UniverseConfig = Field(default_factory=lambda: UniverseConfig(kind="etf", categories=["industry_theme"]))
+    scores: ScoresConfig = Field(default_factory=lambda: ScoresConfig(source="factor", factors=list(SEED001_MODEL)))
+    selection: SelectionConfig = Field(default_factory=lambda: SelectionConfig(method="top_n", n=8))
+    benchmark: BenchmarkConfig = Field(default_factory=lambda: BenchmarkConfig(kind="equal_weight", code=None, rebalance="weekly"))
+    pool: PoolConfig = Field(default_factory=PoolConfig)
+    test_factors: list[str] = Field(default_factory=lambda: list(SEED001_TESTS))
+    n_grid: list[int] = Field(default_factory=lambda: [2, 3, 4, 5, 6, 7, 8])
+    single_factor_models: bool = True
+    holdings_weeks: int = Field(26, ge=1)
+
+
+def validate_config(config) -> ClusterMultifactorConfig:
+    return config if isinstance(config, ClusterMultifactorConfig) else load_config(config, ClusterMultifactorConfig)
+
+
+# ------------------------------------------------------------------------------------------ pool
+@dataclass
+class Formation:
+    """One pool formation: the date, the clustered table (code, name, index, cluster, kept) and the K scan."""
+
+    date: pd.Timestamp
+    table: pd.DataFrame
+    scan: object | None
+    hclust: object | None
+
+
+def formation_dates(dates: pd.DatetimeIndex, calendar: pd.DatetimeIndex, refresh: str, window: int) -> pd.DatetimeIndex:
+    """First rebalance date of each year / half-year / quarter with ≥ ``window`` trading days of history."""
+    ok = dates[calendar.get_indexer(dates) >= window]
+    if len(ok) == 0:
+        raise DataMissingError(f"no rebalance date has {window} trading days of history; shorten pool.window")
+    if refresh == "once":
+        return ok[:1]
+    key = {"yearly": ok.year, "half_yearly": ok.year * 2 + (ok.month > 6), "quarterly": ok.year * 4 + (ok.month - 1) // 3}[refresh]
+    first = ~pd.Index(key).duplicated()
+    return ok[np.asarray(first)]
+
+
+def form_pool(bundle, date: pd.Timestamp, cfg: ClusterMultifactorConfig, index_returns: pd.DataFrame) -> Formation:
+    """Screen the ETFs on ``date``, cluster their indices' trailing returns, keep representatives."""
+    from etfrot.universe.cluster import hierarchical, representatives, return_matrix, scan_k
+    from etfrot.universe.screen import screen_etfs
+
+    u, p = cfg.universe, cfg.pool
+    scr = screen_etfs(bundle, [date], categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
+                      min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=u.one_per_index)
+    kept = scr.at(date)
+    if len(kept) < 3:
+        raise DataMissingError(f"only {len(kept)} ETFs pass the screen on {date:%Y-%m-%d}; loosen the universe rules")
+    X, dropped = return_matrix(index_returns, kept["index"].unique(), end=date, window=p.window)
+    k_max = min(p.k_max, len(X) - 1)
+    scan = hc = None
+    if p.k is not None:
+        k = min(p.k, len(X))
+    else:
+        scan = scan_k(X, range(max(1, p.k_min), k_max + 1), n_init=p.n_init, seed=p.seed, refs=p.gap_refs)
+        k = scan.k
+    if p.method == "kmeans":
+        if scan is None or k not in scan.labels:
+            scan = scan_k(X, sorted({max(1, k - 1), k, min(k + 1, len(X) - 1)}), n_init=p.n_init, seed=p.seed, refs=p.gap_refs)
+        labels = scan.labels_of(k)
+    else:
+        hc = hierarchical(X, k, p.linkage)
+        labels = hc.labels
+    size = kept.set_index("index")["aum_used"].reindex(X.index)
+    counts = labels.value_counts()
+    quota = (counts * 0 + p.per_cluster) if p.per_cluster else np.maximum(1, np.round(counts * p.share)).astype(int)
+    reps = representatives(X, labels, by="centroid" if p.representative == "centroid" else size, per_cluster=int(quota.max()))
+    reps = reps[reps["rank"] <= reps["cluster"].map(quota)]
+    etf_of = kept.set_index("index")["etf"]
+    names = bundle.info("etf")["name"]
+    table = pd.DataFrame({"index": X.index, "cluster": labels.reindex(X.index).to_numpy(), "size": size.to_numpy()})
+    table["code"] = table["index"].map(etf_of)
+    table["name"] = table["code"].map(names)
+    table["kept"] = table["index"].isin(set(reps["code"]))
+    table = table.sort_values(["cluster", "kept", "size"], ascending=[True, False, False]).reset_index(drop=True)
+    return Formation(pd.Timestamp(date), table[["code", "name", "index", "cluster", "size", "kept"]], scan, hc)
+
+
+def pool_mask(bundle, cfg: ClusterMultifactorConfig, dates: pd.DatetimeIndex, prices: pd.DataFrame,
+              progress=None) -> tuple[pd.DataFrame, list[Formation]]:
+    """Bool panel (rebalance date × ETF): in the latest pool formed on or before the date, and priced."""
+    idx_px = bundle.panel("index_bars", "close")
+    idx_ret = idx_px / idx_px.shift(1) - 1
+    fdates = formation_dates(dates, bundle.calendar, cfg.pool.refresh, cfg.pool.window)
+    forms = []
+    for d in fdates:  # one clustering per formation date (≈ one a year)
+        forms.append(form_pool(bundle, d, cfg, idx_ret))
+        if progress:
+            progress(f"pool formed on {d:%Y-%m-%d}")
+    mask = pd.DataFrame(False, index=dates, columns=prices.columns)
+    pos = fdates.searchsorted(dates, side="right") - 1
+    for j, f in enumerate(forms):
+        codes = pd.Index(f.table.loc[f.table["kept"], "code"].dropna())
+        rows = np.flatnonzero(pos == j)
+        mask.iloc[rows, mask.columns.get_indexer(codes)] = True
+    mask &= prices.reindex(dates).notna()
+    return mask, forms
+
+
+# ------------------------------------------------------------------------------------------ run
+def _model(cfg, panels: dict, factors: list[str], n: int, mask, inst, bench, dates):
+    """One top-N model: equal-weight z-score composite of ``factors`` on the pool, backtested."""
+    from etfrot.backtest.engine import run_backtest
+    from etfrot.factors import get_factor
+    from etfrot.portfolio import select_weights
+    from etfrot.portfolio.composite import composite_scores
+
+    scores = composite_scores({f: panels[f] for f in factors}, {f: get_factor(f).direction for f in factors}, mask=mask)
+    w = select_weights(scores, dates, method="top_n", n=n, universe=mask)
+    held = w.to_numpy().sum(axis=1) > 0
+    if not held.any():
+        raise DataMissingError(f"no pick on any date for factors {factors}; the bundle may lack their tables")
+    w = w.iloc[int(np.argmax(held)):]
+    w = w.loc[:, w.to_numpy().any(axis=0)]
+    res = run_backtest(w, inst.prices, execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
+                       tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
+                       benchmark_name=None if bench is None else str(bench.name), scores=scores, names=inst.names, end=cfg.end)
+    return res, scores
+
+
+def run(bundle, config, out_dir=None, *, progress=None):
+    """Strategy interface: ``(result, sections)`` of the seed-001 model; writes the report to ``out_dir``."""
+    from etfrot.data.calendar import rebalance_dates
+    from etfrot.evaluation.correlation import factor_correlation
+    from etfrot.evaluation.factor_test import FactorTestReport, factor_test
+    from etfrot.factors import FactorEngine, get_factor
+    from etfrot.report import charts
+    from etfrot.report.html import Section
+    from etfrot.report.sections import backtest_sections
+
+    cfg = validate_config(config)
+    step = progress or (lambda _m: None)
+    syn = bundle.is_synthetic
+    inst = runner.instruments(bundle, "etf")
+    dates = rebalance_dates(bundle.calendar, cfg.frequency, cfg.start, cfg.end)
+    step("pool: screening and clustering")
+    mask, forms = pool_mask(bundle, cfg, dates, inst.prices, progress=step)
+    dates = dates[dates >= forms[0].date]
+    mask = mask.loc[dates]
+    bench = runner.benchmark_for(bundle, cfg, inst, mask)
+
+    # -- single-factor tests on the pool (tables 4, 5, figure 4)
+    step("factor tests")
+    eng = FactorEngine(bundle)
+    panels, notes = {}, []
+    for name in cfg.test_factors:
+        try:
+            panels[name] = eng.compute(name, "etf").reindex(index=dates, columns=mask.columns)
+        except DataMissingError as e:
+            notes.append(f"skipped {name}: {e}")
+    results = {}
+    for name, p in panels.items():
+        spec = get_factor(name)
+        r = factor_test(p, inst.prices, dates, quantiles=5, direction=spec.direction, universe=mask, name=name)
+        r.category, r.label = spec.category, spec.label
+        results[name] = r
+    tests = FactorTestReport(results, factor_correlation(panels, dates, universe=mask) if len(panels) > 1 else pd.DataFrame(),
+                             {"universe": "cluster pool", "freq": cfg.frequency}, notes, syn, bundle.label)
+    model_factors = [f for f in cfg.scores.factors if f in panels]
+    left_out = [f for f in cfg.scores.factors if f not in panels]
+    if not model_factors:
+        raise DataMissingError("none of the composite's factors can be computed on this bundle:\n  " + "\n  ".join(notes))
+
+    # -- the model, its single-factor versions, and N = 2..8
+    step("backtest: composite")
+    n = cfg.selection.n or 8
+    res, scores = _model(cfg, panels, model_factors, n, mask, inst, bench, dates)
+    per_factor = {"composite": res}
+    if cfg.single_factor_models and len(model_factors) > 1:
+        for f in model_factors:
+            step(f"backtest: {f} alone")
+            per_factor[f] = _model(cfg, panels, [f], n, mask, inst, bench, dates)[0]
+    per_n = {}
+    for k in cfg.n_grid:
+        step(f"backtest: N = {k}")
+        per_n[k] = res if k == n else _model(cfg, panels, model_factors, k, mask, inst, bench, dates)[0]
+
+    # -- tables
+    def row(r):
+        m = r.metrics(ci=False)
+        return {k: m.get(k) for k in ("cumulative_return", "annual_return", "annual_volatility", "max_drawdown", "sharpe",
+                                      "annual_excess", "information_ratio", "win_rate")}
+
+    table6 = pd.DataFrame({k: row(r) for k, r in per_factor.items()}).T
+    table8 = pd.DataFrame({f"N={k}": row(r) for k, r in per_n.items()}).T
+    yr = lambda r: r.yearly()["return"]  # noqa: E731
+    table7 = pd.DataFrame({k: yr(r) for k, r in per_factor.items()})
+    table9 = pd.DataFrame({f"N={k}": yr(r) for k, r in per_n.items()})
+    if bench is not None:
+        table7["pool equal weight (平均)"] = res.yearly()["benchmark"]
+        table9["pool equal weight (平均)"] = res.yearly()["benchmark"]
+    table10 = ranked_holdings(scores, mask, inst.names, last=cfg.holdings_weeks, top=5)
+
+    # -- report
+    step("report")
+    last = forms[-1]
+    pool_text = (f"{len(forms)} pool formations ({cfg.pool.refresh}); the latest on {last.date:%Y-%m-%d}: "
+                 f"{int(last.table['kept'].sum())} ETFs kept from {len(last.table)} screened, "
+                 f"{last.table['cluster'].nunique()} clusters ({cfg.pool.method}).")
+    if last.scan is not None:
+        pool_text += f" K chosen by elbow/silhouette/gap: {last.scan.choices} → {last.scan.k}."
+    sections = [Section("Candidate pool (seed 001 §2, table 1)", pool_text,
+                        tables={"latest pool (table 1)": last.table.set_index("code"),
+                                "pool size per formation": pd.Series({f.date.strftime('%Y-%m-%d'): int(f.table['kept'].sum()) for f in forms}, name="ETFs").to_frame()})]
+    if last.scan is not None:
+        from etfrot.universe.cluster import plot_k_scan
+
+        sections[0].tables["K scan (elbow, silhouette, gap)"] = last.scan.table
+        sections[0].figures.append(plot_k_scan(last.scan, label="SYNTHETIC" if syn else ""))
+    if last.hclust is not None:
+        sections[0].figures.append(charts.dendrogram_chart(last.hclust.linkage, list(last.hclust.codes), synthetic=syn))
+    figs = [charts.heatmap(tests.correlation, title="Factor correlation (mean cross-sectional rank corr)", synthetic=syn)] if len(tests.correlation) else []
+    sections.append(Section("Single-factor tests on the pool (seed 001 tables 4–5, figure 4)",
+                            "Weekly; IC against the next week's return; quantile backtest in 5 groups vs the pool's equal weight."
+                            + ("\nLeft out: " + "; ".join(notes) if notes else ""),
+                            tables={"table 4: IC and regression statistics": tests.table4(), "table 5: top-group backtests": tests.table5()},
+                            figures=figs))
+    sections.append(Section("Composite vs single factors (seed 001 tables 6–7)",
+                            f"Composite = equal-weight z-score of {model_factors}; each model holds the top {n} weekly."
+                            + (f"\nLeft out of the composite (data missing): {left_out}" if left_out else ""),
+                            tables={"table 6: backtests": table6, "table 7: returns per year": table7},
+                            figures=[charts.lines_chart(pd.DataFrame({k: r.relative_nav() for k, r in per_factor.items()}) if bench is not None
+                                                        else pd.DataFrame({k: r.nav for k, r in per_factor.items()}),
+                                                        title="Relative NAV per model" if bench is not None else "NAV per model", synthetic=syn)]))
+    sections.append(Section("Sensitivity to N (seed 001 tables 8–9, figure 6)", "",
+                            tables={"table 8: backtests per N": table8, "table 9: returns per year per N": table9},
+                            figures=[charts.lines_chart(pd.DataFrame({f"N={k}": r.relative_nav() if bench is not None else r.nav for k, r in per_n.items()}),
+                                                        title="Relative NAV per N", synthetic=syn)]))
+    sections.append(Section("Ranked picks of the last half year (seed 001 table 10)", "",
+                            tables={"table 10": table10}))
+    sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn, last_holdings=cfg.report.last_holdings,
+                                 n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
+                                 describe=f"Seed 001 ETF rotation: top {n} of the cluster pool by the composite, {cfg.frequency}.") + sections
+    if out_dir is not None:
+        runner.write_run(out_dir, res, sections, cfg, bundle)
+    return res, sections
+
+
+def ranked_holdings(scores: pd.DataFrame, mask: pd.DataFrame, names: pd.Series, *, last: int = 26, top: int = 5) -> pd.DataFrame:
+    """Seed 001 table 10: for each of the last ``last`` rebalance dates, the names ranked 1..``top`` by score."""
+    s = scores.where(mask).iloc[-last:]
+    order = np.argsort(-np.nan_to_num(s.to_numpy(), nan=-np.inf), axis=1)[:, :top]
+    valid = np.take_along_axis(np.isfinite(s.to_numpy()), order, axis=1)
+    codes = s.columns.to_numpy()[order]
+    labels = np.where(valid, pd.Series(codes.ravel()).map(names).fillna(pd.Series(codes.ravel())).to_numpy().reshape(codes.shape), "")
+    return pd.DataFrame(labels, index=s.index.strftime("%Y-%m-%d"), columns=[f"#{i + 1}" for i in range(top)])
+
+
+def signal(bundle, config, date=None) -> pd.DataFrame:
+    """This period's picks: code, name, weight, composite score and each factor's cross-sectional rank in the pool."""
+    from etfrot.data.calendar import rebalance_dates
+    from etfrot.factors import FactorEngine, get_factor
+    from etfrot.portfolio import select_weights
+
+    cfg = validate_config(config)
+    end = pd.Timestamp(date) if date is not None else bundle.calendar[-1]
+    inst = runner.instruments(bundle, "etf")
+    dates = rebalance_dates(bundle.calendar, cfg.frequency, cfg.start, end)
+    d = dates[-1]
+    fd = formation_dates(dates, bundle.calendar, cfg.pool.refresh, cfg.pool.window)
+    idx_px = bundle.panel("index_bars", "close")
+    form = form_pool(bundle, fd[-1], cfg, idx_px / idx_px.shift(1) - 1)  # only the pool in force on d
+    kept = set(form.table.loc[form.table["kept"], "code"].dropna())
+    mask = pd.DataFrame([inst.prices.columns.isin(kept) & inst.prices.loc[d].notna().to_numpy()], index=[d], columns=inst.prices.columns)
+    scores = runner.scores_panel(bundle, cfg, dates[-1:], mask.iloc[-1:])
+    w = select_weights(scores, dates[-1:], method="top_n", n=cfg.selection.n or 8, universe=mask.iloc[-1:]).iloc[0]
+    w = w[w > 0]
+    eng = FactorEngine(bundle)
+    out = pd.DataFrame({"name": inst.names.reindex(w.index), "weight": w, "score": scores.iloc[0].reindex(w.index)})
+    pool = mask.iloc[-1]
+    for f in cfg.scores.factors:
+        try:
+            v = eng.compute(f, "etf").reindex(columns=mask.columns).loc[:d].iloc[-1].where(pool) * get_factor(f).direction
+        except DataMissingError:
+            continue
+        out[f"rank_{f}"] = v.rank(ascending=False, method="min").reindex(w.index)
+    out.index.name = "code"
+    out.attrs["date"] = d
+    return out.sort_values("score", ascending=False)
