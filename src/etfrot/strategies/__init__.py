@@ -21,6 +21,7 @@ from etfrot.errors import ConfigError
 #: strategy name → module path (imported on first use)
 STRATEGIES: dict[str, str] = {
     "regime_rotation": "etfrot.strategies.regime_rotation",
+    "cluster_multifactor": "etfrot.strategies.cluster_multifactor",
 }
 
 
