@@ -160,7 +160,7 @@ def run_factor_tests(names, bundle, *, universe: str = "etf", freq: str = "weekl
     # common start of the quantile backtests: every factor can form its groups
     firsts = []
     for p in panels.values():
-        cnt = (p.reindex(index=dates).notna() & mask).sum(1)
+        cnt = (p.reindex(index=dates).notna() & mask).sum(axis=1)
         ok = cnt[cnt >= quantiles]
         if len(ok):
             firsts.append(ok.index[0])

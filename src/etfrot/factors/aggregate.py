@@ -39,11 +39,19 @@ def weight_source(bundle, index_code: str) -> str | None:
 _GROUPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _weight_groups(bundle) -> dict[str, pd.DataFrame]:
-    """index_weights split by index code, cached per bundle object."""
+def _weight_groups(bundle) -> dict[str, tuple]:
+    """Per index code: (snapshot dates, row offsets into codes/weights, stock codes, weights), cached per bundle."""
     if bundle not in _GROUPS:
         w = bundle.table("index_weights")
-        _GROUPS[bundle] = {str(k): g for k, g in w.groupby(w["index_code"].astype(str), sort=False)}
+        w = w.assign(index_code=w["index_code"].astype(str)).sort_values(["index_code", "date"], kind="stable")
+        out = {}
+        for k, g in w.groupby("index_code", sort=False):
+            d = g["date"].to_numpy("datetime64[ns]")
+            snaps, first = np.unique(d, return_index=True)
+            bounds = np.append(first, len(g))
+            out[str(k)] = (pd.DatetimeIndex(snaps), bounds, g["stock_code"].astype(str).to_numpy(object),
+                           g["weight"].to_numpy(float))
+        _GROUPS[bundle] = out
     return _GROUPS[bundle]
 
 
@@ -82,22 +90,20 @@ def aggregate_to_index(
         src = weight_source(bundle, code)
         if src is None:
             continue
-        g = groups[src]
-        snaps = pd.DatetimeIndex(pd.unique(g["date"])).sort_values()
+        snaps, bounds, scodes, sweights = groups[src]
         starts = dates.searchsorted(snaps, side="left")
         ends = np.append(starts[1:], len(dates))
-        by_date = {d: s for d, s in g.groupby("date", sort=False)}
-        for snap, a, b in zip(snaps, starts, ends):
+        cols_all = stocks.get_indexer(scodes)
+        for k, (a, b) in enumerate(zip(starts, ends)):
             if a >= b:
                 continue
-            s = by_date[snap]
-            w = s["weight"].to_numpy(float)
+            w = sweights[bounds[k]:bounds[k + 1]]
             if transform is not None:
                 w = np.asarray(transform(w), dtype=float)
             total = w.sum()
             if total <= 0:
                 continue
-            col = stocks.get_indexer(s["stock_code"].astype(str))
+            col = cols_all[bounds[k]:bounds[k + 1]]
             ok = col >= 0
             wv, cv = w[ok], col[ok]
             num = F[a:b][:, cv] @ wv
