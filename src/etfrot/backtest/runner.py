@@ -1,0 +1,236 @@
+"""Config-driven backtest (``etfrot backtest CONFIG``): universe → scores → selection → weights → engine → report.
+
+Each step is a small function over plain data that the strategies may reuse:
+:func:`instruments` (prices, opens, tradability, delist dates, names of ETFs or indices),
+:func:`universe_mask` (point-in-time screening, SPEC §5), :func:`scores_panel` (registered factors as a
+direction-signed z-score composite, a file, or seeded random scores), :func:`etfrot.portfolio.select_weights`
+(SPEC §6), :func:`etfrot.backtest.run_backtest` (SPEC §7) and :func:`benchmark_for`.
+It also implements the strategy interface of :mod:`etfrot.strategies`: ``validate_config`` and
+``run(bundle, config, out_dir=None) -> (result, sections)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from etfrot.config import BacktestConfig, config_dict, load_config
+from etfrot.errors import ConfigError, DataMissingError
+
+
+@dataclass
+class Instruments:
+    """What can be traded: adjusted closes/opens, tradable flags, delist dates and names (date × code)."""
+
+    kind: str
+    prices: pd.DataFrame
+    opens: pd.DataFrame | None
+    tradable: pd.DataFrame | None
+    delisted: pd.Series | str | None
+    names: pd.Series
+
+
+def instruments(bundle, kind: str = "etf") -> Instruments:
+    """ETFs: adjusted close/open, listed flags and delist dates of ``etf_info``; indices: close/open levels."""
+    if kind == "etf":
+        info = bundle.info("etf")
+        return Instruments("etf", bundle.panel("etf_bars", "close", adjusted=True),
+                           bundle.panel("etf_bars", "open", adjusted=True), bundle.listed("etf"),
+                           info["delist_date"].dropna(), info["name"])
+    if kind == "index":
+        info = bundle.info("index")
+        return Instruments("index", bundle.panel("index_bars", "close"), bundle.panel("index_bars", "open"),
+                           None, "infer", info["name"])
+    raise ConfigError(f"unknown universe kind {kind!r}; use 'etf' or 'index'")
+
+
+def universe_mask(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, prices: pd.DataFrame) -> pd.DataFrame:
+    """Bool panel (rebalance date × code) of what may be selected on each date (point-in-time)."""
+    u = cfg.universe
+    if u.kind == "etf":
+        from etfrot.universe.screen import screen_etfs
+
+        mask = screen_etfs(bundle, dates, categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
+                           min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=u.one_per_index).kept
+    else:
+        from etfrot.universe.screen import index_universe
+
+        mask = index_universe(bundle, dates, categories=tuple(u.categories), min_aum=u.min_aum,
+                              min_listed_months=u.min_listed_months, exclude_overseas=u.exclude_overseas)
+    mask = mask.reindex(columns=prices.columns, fill_value=False)
+    if u.codes is not None:
+        unknown = sorted(set(u.codes) - set(prices.columns))
+        if unknown:
+            raise ConfigError(f"universe.codes: {len(unknown)} codes have no bars in the bundle, e.g. {unknown[:5]}")
+        mask = mask & pd.DataFrame(np.isin(prices.columns, u.codes)[None, :], index=mask.index, columns=mask.columns)
+    mask = mask & prices.reindex(dates).notna()
+    if not mask.to_numpy().any():
+        raise DataMissingError("the universe is empty on every rebalance date; loosen universe.min_aum / "
+                               "min_listed_months / categories or check the bundle.")
+    return mask
+
+
+def _zscore(x: pd.DataFrame) -> pd.DataFrame:
+    mu = x.mean(axis=1)
+    sd = x.std(axis=1, ddof=0).replace(0, np.nan)
+    return x.sub(mu, axis=0).div(sd, axis=0)
+
+
+def scores_panel(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, mask: pd.DataFrame) -> pd.DataFrame:
+    """Scores on the rebalance dates (higher = better), NaN outside the universe.
+
+    factor: one factor ⇒ direction × value; several ⇒ Σ_f w_f · z_f with z the cross-sectional z-score of
+    direction × value over the universe on each date (weights default equal, renormalised over the
+    factors a code has). file: a wide CSV/Parquet panel (first column/ index = date), read as of each date.
+    random: uniform(0, 1) scores from ``numpy.random.default_rng(seed)`` (the null strategy).
+    """
+    s = cfg.scores
+    codes = mask.columns
+    if s.source == "random":
+        rng = np.random.default_rng(s.seed)
+        out = pd.DataFrame(rng.random(mask.shape), index=dates, columns=codes)
+    elif s.source == "file":
+        p = Path(s.path)
+        if not p.is_file():
+            raise ConfigError(f"scores.path {s.path!r} not found")
+        raw = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, index_col=0, parse_dates=True)
+        if not isinstance(raw.index, pd.DatetimeIndex):
+            raw = raw.set_index(pd.DatetimeIndex(raw.iloc[:, 0])).iloc[:, 1:]
+        raw = raw.sort_index()
+        pos = raw.index.searchsorted(dates, side="right") - 1
+        vals = raw.reindex(columns=codes).to_numpy(dtype=float)
+        out = pd.DataFrame(np.where((pos >= 0)[:, None], vals[np.clip(pos, 0, None)], np.nan), index=dates, columns=codes)
+    else:
+        from etfrot.factors import FactorEngine, get_factor
+
+        eng = FactorEngine(bundle)
+        level = "etf" if cfg.universe.kind == "etf" else "index"
+        w = s.weights or [1.0] * len(s.factors)
+        parts, wts = [], []
+        for name, wt in zip(s.factors, w):
+            spec = get_factor(name)
+            panel = eng.compute(name, level).reindex(index=dates, columns=codes) * spec.direction
+            parts.append(panel.where(mask))
+            wts.append(wt)
+        if len(parts) == 1:
+            out = parts[0]
+        else:
+            z = np.stack([_zscore(p).to_numpy() for p in parts])
+            wv = np.asarray(wts, float)[:, None, None] * np.isfinite(z)
+            tot = wv.sum(axis=0)
+            out = pd.DataFrame(np.where(tot > 0, np.nansum(np.nan_to_num(z) * wv, axis=0) / np.where(tot > 0, tot, 1), np.nan),
+                               index=dates, columns=codes)
+    out = out.where(mask)
+    out.index.name, out.columns.name = "date", "code"
+    return out
+
+
+def benchmark_for(bundle, cfg: BacktestConfig, inst: Instruments, mask: pd.DataFrame) -> pd.Series | None:
+    """The configured benchmark as a level series (``None`` for kind 'none')."""
+    from etfrot.backtest.benchmarks import benchmark_nav
+
+    b = cfg.benchmark
+    if b.kind == "equal_weight":
+        cols = mask.columns[mask.to_numpy().any(axis=0)]
+        daily = mask[cols].astype(float).reindex(inst.prices.index).ffill().fillna(0.0).astype(bool)
+        return benchmark_nav(bundle, "equal_weight", universe=inst.prices[cols], eligible=daily,
+                             rebalance=b.rebalance).rename(f"equal weight of the universe ({b.rebalance})")
+    nav = benchmark_nav(bundle, b.kind, b.code, rebalance=b.rebalance, source=b.source)
+    if nav is not None and b.kind == "total_return":
+        nav = nav.rename(f"{nav.name} (total return of {b.code})")
+    return nav
+
+
+def build_weights(bundle, cfg: BacktestConfig):
+    """(weights, scores, mask, instruments) of a config, all point-in-time on the rebalance dates."""
+    from etfrot.data.calendar import rebalance_dates
+    from etfrot.portfolio import select_weights
+
+    inst = instruments(bundle, cfg.universe.kind)
+    dates = rebalance_dates(bundle.calendar, cfg.frequency, cfg.start, cfg.end)
+    mask = universe_mask(bundle, cfg, dates, inst.prices)
+    scores = scores_panel(bundle, cfg, dates, mask)
+    sel = cfg.selection
+    rets = inst.prices / inst.prices.shift(1) - 1 if sel.method == "mmr" else None
+    w = select_weights(scores, dates, method=sel.method, n=sel.n, q=sel.quantile, weighting=sel.weighting, cap=sel.cap,
+                       universe=mask, returns=rets, lam=sel.lam, window=sel.window, min_overlap=sel.min_overlap)
+    w = w.reindex(columns=w.columns[w.to_numpy().any(axis=0)])
+    held_any = w.to_numpy().sum(axis=1) > 0
+    if not held_any.any():
+        raise DataMissingError("the selection is empty on every rebalance date (no scores inside the universe); "
+                               "check scores.factors against the bundle's tables and the universe rules.")
+    first = int(np.argmax(held_any))
+    return w.iloc[first:], scores, mask, inst
+
+
+def validate_config(config) -> BacktestConfig:
+    """Strategy interface: a mapping (or a validated config) → :class:`BacktestConfig`."""
+    return config if isinstance(config, BacktestConfig) else load_config(config, BacktestConfig)
+
+
+def run(bundle, config, out_dir=None, *, progress=None):
+    """Strategy interface: run one config on ``bundle``; returns ``(result, sections)``.
+
+    With ``out_dir`` the HTML report, tables, manifest and the saved result are written there.
+    ``progress``: optional callable(step_name) for a progress display.
+    """
+    from etfrot.backtest.engine import run_backtest
+    from etfrot.report.sections import backtest_sections
+
+    cfg = validate_config(config)
+    step = progress or (lambda _name: None)
+    step("universe, scores and selection")
+    w, scores, mask, inst = build_weights(bundle, cfg)
+    step("benchmark")
+    bench = benchmark_for(bundle, cfg, inst, mask)
+    step("backtest")
+    res = run_backtest(w, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
+                       execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
+                       tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
+                       benchmark_name=None if bench is None else str(bench.name), scores=scores, names=inst.names,
+                       end=cfg.end)
+    step("report")
+    title = cfg.report.title or cfg.name
+    n_univ = mask.sum(axis=1)
+    describe = (f"Universe: {cfg.universe.kind}s, {int(n_univ.min())}–{int(n_univ.max())} eligible per date "
+                f"(median {int(n_univ.median())}); scores: {cfg.scores.source}"
+                + (f" {cfg.scores.factors}" if cfg.scores.source == "factor" else "")
+                + f"; selection: {cfg.selection.method}" + (f" n={cfg.selection.n}" if cfg.selection.method != "top_quantile" else f" q={cfg.selection.quantile}")
+                + f", {cfg.selection.weighting} weights, {cfg.frequency}.")
+    secs = backtest_sections(res, title=title, synthetic=bundle.is_synthetic, last_holdings=cfg.report.last_holdings,
+                             n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
+                             log_nav=cfg.report.log_nav, describe=describe)
+    if out_dir is not None:
+        write_run(out_dir, res, secs, cfg, bundle)
+    return res, secs
+
+
+def run_manifest(cfg: BacktestConfig, bundle) -> dict:
+    """Manifest entries that make a run reproducible: data hash, bundle, seeds."""
+    seeds = {"report.bootstrap_seed": cfg.report.seed}
+    if cfg.scores.source == "random":
+        seeds["scores.seed"] = cfg.scores.seed
+    if cfg.synth is not None:
+        seeds["synth.seed"] = cfg.synth.seed
+    meta = bundle.manifest.get("meta", {}) or {}
+    if "seed" in meta:
+        seeds["bundle.seed"] = meta["seed"]
+    return {"data_hash": bundle.content_hash, "bundle": str(bundle.path), "data_source": bundle.source, "seeds": seeds}
+
+
+def write_run(out_dir, res, sections, cfg: BacktestConfig, bundle) -> Path:
+    """Write report.html, tables/, manifest.json, config.json and result/ into ``out_dir``."""
+    import json
+
+    from etfrot.report import write_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    conf = config_dict(cfg)
+    res.save(out / "result")
+    (out / "config.json").write_text(json.dumps(conf, indent=2, ensure_ascii=False))
+    return write_report(out, title=cfg.report.title or cfg.name, synthetic=bundle.is_synthetic, data_label=bundle.label,
+                        sections=sections, config=conf, manifest=run_manifest(cfg, bundle))

@@ -1,0 +1,142 @@
+"""`etfrot backtest CONFIG` and `etfrot report RUN_DIR` (SPEC §7, §9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from etfrot.cli.app import app
+
+console = Console()
+
+
+def _open_bundle(path: str | None, synth):
+    from etfrot.data import Bundle
+    from etfrot.errors import ConfigError
+
+    if not path:
+        raise ConfigError("no bundle: set `bundle:` in the config or pass --bundle PATH "
+                          "(build one with `etfrot data synth --out PATH`)")
+    p = Path(path)
+    if not (p / "manifest.json").exists() and synth is not None:
+        from etfrot.data.synthetic import build_synthetic
+
+        console.print(f"building the [bold]SYNTHETIC[/] bundle {p} (size {synth.size}, seed {synth.seed}, signal {synth.signal})")
+        return build_synthetic(p, size=synth.size, seed=synth.seed, signal=synth.signal)
+    return Bundle.open(p)
+
+
+def print_metrics(m, title: str, synthetic: bool) -> None:
+    """Key metrics as a rich table (percentages where they are fractions)."""
+    from rich.table import Table
+
+    from etfrot.report.sections import LABELS
+
+    pct = {"cumulative_return", "annual_return", "annual_volatility", "max_drawdown", "benchmark_cumulative_return",
+           "benchmark_annual_return", "benchmark_annual_volatility", "benchmark_max_drawdown", "annual_excess",
+           "tracking_error", "excess_max_drawdown", "win_rate", "cost_drag"}
+    t = Table("metric", "value", "95 % CI", title=title + (" — SYNTHETIC DATA" if synthetic else ""))
+    for k, label in LABELS.items():
+        if k not in m.index:
+            continue
+        v = m[k]
+        f = (lambda x: f"{100 * x:.2f}%") if k in pct else (lambda x: f"{x:.3f}" if isinstance(x, float) else str(x))
+        if hasattr(v, "strftime"):
+            shown = f"{v:%Y-%m-%d}"
+        else:
+            shown = f(v)
+        ci = f"{f(m[k + '_ci_lo'])} … {f(m[k + '_ci_hi'])}" if f"{k}_ci_lo" in m.index else ""
+        t.add_row(label, shown, ci)
+    console.print(t)
+
+
+@app.command("backtest")
+def backtest(
+    config: Path = typer.Argument(..., help="YAML config (see etfrot.config.BacktestConfig; `strategy:` picks a strategy)."),
+    bundle: str = typer.Option(None, "--bundle", help="Bundle folder (overrides `bundle:` in the config)."),
+    out: Path = typer.Option(None, "--out", help="Run folder for report.html, tables, manifest, result (default runs/<name>-<time>)."),
+) -> None:
+    """Backtest a config: universe → scores → selection → weekly/monthly weights → engine → HTML report."""
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from etfrot.config import CONFIG_MODELS, read_yaml
+
+    raw = read_yaml(config)
+    if bundle:
+        raw["bundle"] = bundle
+    name = raw.get("strategy", "backtest")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = out or Path("runs") / f"{raw.get('name', name)}-{stamp}"
+    if name == "backtest" or name in CONFIG_MODELS:
+        from etfrot.backtest import runner
+        from etfrot.config import load_config
+
+        cfg = load_config(raw)
+        b = _open_bundle(cfg.bundle, cfg.synth)
+        steps = ["universe, scores and selection", "benchmark", "backtest", "report"]
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("starting", total=len(steps))
+
+            def step(label):
+                bar.update(task, description=label, completed=steps.index(label))
+
+            res, _ = runner.run(b, cfg, out_dir=run_dir, progress=step)
+            bar.update(task, completed=len(steps))
+        synthetic = b.is_synthetic
+        title = cfg.report.title or cfg.name
+        m = res.metrics(n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed)
+    else:  # a registered strategy (etfrot.strategies) runs its own pipeline
+        from etfrot.strategies import get_strategy
+
+        mod = get_strategy(name)
+        if hasattr(mod, "validate_config"):
+            mod.validate_config(raw)
+        b = _open_bundle(raw.get("bundle"), None)
+        res, sections = mod.run(b, raw, out_dir=run_dir)
+        if not (run_dir / "report.html").exists():
+            from etfrot.report import write_report
+
+            write_report(run_dir, title=raw.get("name", name), synthetic=b.is_synthetic, data_label=b.label,
+                         sections=sections, config=raw, manifest={"data_hash": b.content_hash, "bundle": str(b.path)})
+        if hasattr(res, "save") and not (run_dir / "result").exists():
+            res.save(run_dir / "result")
+        synthetic, title = b.is_synthetic, raw.get("name", name)
+        m = res.metrics()
+    print_metrics(m, title, synthetic)
+    console.print(f"report: {run_dir / 'report.html'}")
+
+
+@app.command("report")
+def report(
+    run_dir: Path = typer.Argument(..., help="A run folder written by `etfrot backtest` (holds result/ and config.json)."),
+) -> None:
+    """Rebuild a run's HTML report (and its tables and manifest) from the saved result and config."""
+    import json
+    import time
+
+    from etfrot.backtest.engine import Result
+    from etfrot.errors import DataMissingError
+    from etfrot.report import write_report
+    from etfrot.report.sections import backtest_sections
+
+    if not (run_dir / "config.json").is_file():
+        raise DataMissingError(f"{run_dir} is not a run folder (no config.json); run `etfrot backtest CONFIG --out {run_dir}` first.")
+    conf = json.loads((run_dir / "config.json").read_text())
+    man = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").exists() else {}
+    res = Result.load(run_dir / "result")
+    rep = conf.get("report", {}) or {}
+    synthetic = bool(man.get("synthetic", False))
+    t0 = time.perf_counter()
+    title = rep.get("title") or conf.get("name", "backtest")
+    secs = backtest_sections(res, title=title, synthetic=synthetic, last_holdings=rep.get("last_holdings", 8),
+                             n_boot=rep.get("bootstrap", 1000), block=rep.get("block", 20), seed=rep.get("seed", 0),
+                             log_nav=rep.get("log_nav", False))
+    keep = {k: v for k, v in man.items() if k not in ("title", "synthetic", "data", "etfrot_version", "config", "created")}
+    path = write_report(run_dir, title=title, synthetic=synthetic, data_label=man.get("data", "unknown data"),
+                        sections=secs, config=conf, manifest=keep)
+    console.print(f"report rebuilt in {time.perf_counter() - t0:.2f} s: {path}")
