@@ -22,6 +22,7 @@ from etfrot.errors import ConfigError
 STRATEGIES: dict[str, str] = {
     "regime_rotation": "etfrot.strategies.regime_rotation",
     "cluster_multifactor": "etfrot.strategies.cluster_multifactor",
+    "backtest": "etfrot.backtest.runner",
 }
 
 
