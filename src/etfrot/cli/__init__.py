@@ -12,6 +12,7 @@ from etfrot.cli import sweep  # noqa: F401
 from etfrot.cli import backtest  # noqa: F401
 from etfrot.cli import universe  # noqa: F401
 from etfrot.cli import factor  # noqa: F401
+from etfrot.cli import run  # noqa: F401
 from etfrot.cli.app import app
 
 
