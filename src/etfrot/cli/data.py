@@ -10,7 +10,7 @@ from rich.table import Table
 
 from etfrot.cli.app import data_app
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @data_app.command("synth")
