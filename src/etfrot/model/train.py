@@ -201,7 +201,8 @@ class StockModel:
     ``epochs`` (max), ``patience`` (early stopping on validation Rank IC), ``batch_size`` (minimum
     samples per batch, whole dates), ``grad_clip`` (max gradient norm, 0 = off);
     ``extreme_weight``/``base_weight``/``n_bins`` (loss; 1/1 = plain MSE); ``seeds`` (int n → 0..n−1,
-    or a list); ``train_date_stride`` (train on every k-th date: adjacent windows overlap 39/40);
+    or a list); ``train_date_stride`` (train on every k-th date: adjacent windows overlap 39/40),
+    ``valid_date_stride`` (early-stopping IC on every k-th validation date);
     ``device`` "auto" | "cpu" | "cuda"; ``num_threads`` (torch intra-op threads during fit/predict; None =
     torch's default; 1 is fastest for small models on a busy machine); ``checkpoint_dir`` (resume from
     it); ``progress`` (rich bar).
@@ -211,20 +212,23 @@ class StockModel:
                  lr: float = 1e-3, weight_decay: float = 0.0, epochs: int = 50, patience: int = 5,
                  batch_size: int = 1024, grad_clip: float = 3.0, extreme_weight: float = 2.0,
                  base_weight: float = 1.0, n_bins: int = 10, seeds: int | list[int] = 5, train_date_stride: int = 1,
+                 valid_date_stride: int = 1,
                  device: str = "auto", num_threads: int | None = None, deterministic: bool = True,
                  checkpoint_dir: str | Path | None = None, progress: bool = True, predict_batch: int = 8192) -> None:
         if model not in MODELS:
             raise ConfigError(f"unknown model {model!r}; use one of {MODELS}")
-        if epochs < 1 or patience < 1 or batch_size < 1 or train_date_stride < 1 or lr <= 0:
+        if epochs < 1 or patience < 1 or batch_size < 1 or train_date_stride < 1 or valid_date_stride < 1 or lr <= 0:
             raise ConfigError(f"bad training settings: epochs={epochs}, patience={patience}, batch_size={batch_size}, "
-                              f"train_date_stride={train_date_stride}, lr={lr}; all must be positive")
+                              f"train_date_stride={train_date_stride}, valid_date_stride={valid_date_stride}, lr={lr}; "
+                              "all must be positive")
         seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
         if not seed_list:
             raise ConfigError("seeds: need at least one seed")
         self.params = dict(model=model, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, lr=lr,
                            weight_decay=weight_decay, epochs=epochs, patience=patience, batch_size=batch_size,
                            grad_clip=grad_clip, extreme_weight=extreme_weight, base_weight=base_weight,
-                           n_bins=n_bins, seeds=seed_list, train_date_stride=train_date_stride)
+                           n_bins=n_bins, seeds=seed_list, train_date_stride=train_date_stride,
+                           valid_date_stride=valid_date_stride)
         self.device = resolve_device(device)
         self.deterministic = deterministic
         self.num_threads = num_threads
@@ -348,7 +352,9 @@ class StockModel:
         if gap < data.horizon:
             raise ConfigError(f"gap={gap} < label horizon {data.horizon}: training labels would overlap validation")
         m = DateSplit(tuple(train), tuple(valid)).masks(data.dates, gap)
-        tr, va = data.samples(m["train"]), data.samples(m["valid"])
+        keep = np.zeros_like(m["valid"])
+        keep[np.flatnonzero(m["valid"])[:: self.params["valid_date_stride"]]] = True
+        tr, va = data.samples(m["train"]), data.samples(m["valid"] & keep)
         if len(tr) == 0 or len(va) == 0:
             raise ConfigError(f"no samples in the {'train' if len(tr) == 0 else 'valid'} period: stocks need a "
                               f"{data.lookback}-day window and a {data.horizon}-day label there")
@@ -365,9 +371,10 @@ class StockModel:
         self.history_ = pd.concat(hist, ignore_index=True)
         return self
 
-    def predict(self, data: WindowDataset, start=None, end=None) -> pd.DataFrame:
-        """Date × stock panel (float64, on ``data.dates`` ∩ [start, end]) of the seeds' mean prediction;
-        NaN where the stock does not trade or lacks a full window."""
+    def predict(self, data: WindowDataset, start=None, end=None, *, dates=None) -> pd.DataFrame:
+        """Date × stock panel (float64, on ``data.dates`` ∩ [start, end], or only the trading days in
+        ``dates`` — e.g. rebalance dates) of the seeds' mean prediction; NaN where the stock does not
+        trade or lacks a full window."""
         if not self.states:
             raise EtfrotError("the model is not trained; call fit() or load() first")
         if self.lookback is not None and data.lookback != self.lookback:
@@ -375,6 +382,8 @@ class StockModel:
         lo = pd.Timestamp(start) if start is not None else data.dates[0]
         hi = pd.Timestamp(end) if end is not None else data.dates[-1]
         dm = (data.dates >= lo) & (data.dates <= hi)
+        if dates is not None:
+            dm &= data.dates.isin(pd.DatetimeIndex(dates))
         s = data.samples(dm, with_label=False)
         acc = np.zeros(len(s), np.float64)
         with _torch_settings(torch.are_deterministic_algorithms_enabled(), self.num_threads):
@@ -426,30 +435,43 @@ def _progress():
 # ---------------------------------------------------------------------------------------- walk-forward
 
 
-def walk_forward(data: WindowDataset, *, test_start, test_end=None, valid_years: int = 1, train_start=None,
-                 retrain: str = "yearly", gap: int | None = None, checkpoint_dir: str | Path | None = None,
-                 **model_kw) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Out-of-sample scores from ``test_start`` to ``test_end``: for each test year Y (``retrain="yearly"``)
-    train on [train_start, Y − valid_years), validate on the ``valid_years`` before Y, predict Y.
-    ``retrain="once"`` trains one model before ``test_start`` and predicts the whole range.
-
-    Returns (date × stock score panel over the test range, training history with a ``fold`` column).
-    """
+def walk_forward_models(data: WindowDataset, *, test_start, test_end=None, valid_years: int = 1, train_start=None,
+                        retrain: str = "yearly", gap: int | None = None, checkpoint_dir: str | Path | None = None,
+                        dates=None, **model_kw) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    """:func:`walk_forward` that also returns the trained models, [(fold start, StockModel)]."""
     if retrain not in ("yearly", "once"):
         raise ConfigError(f"retrain={retrain!r}; use 'yearly' or 'once'")
     t0 = pd.Timestamp(test_start)
     t1 = pd.Timestamp(test_end) if test_end is not None else data.dates[-1]
-    if retrain == "once":
-        starts = [t0]
-    else:
-        starts = [t0] + [pd.Timestamp(year=y, month=1, day=1) for y in range(t0.year + 1, t1.year + 1)]
-    panels, hists = [], []
+    if t0 > t1:
+        raise ConfigError(f"walk-forward test_start {t0:%Y-%m-%d} is after test_end {t1:%Y-%m-%d}")
+    starts = [t0]
+    if retrain == "yearly":
+        starts += [pd.Timestamp(year=y, month=1, day=1) for y in range(t0.year + 1, t1.year + 1)]
+    panels, hists, models = [], [], []
     for k, s in enumerate(starts):
         e = starts[k + 1] - pd.Timedelta(days=1) if k + 1 < len(starts) else t1
         v0 = s - pd.DateOffset(years=valid_years)
         ck = Path(checkpoint_dir) / f"fold{s:%Y%m%d}" if checkpoint_dir is not None else None
         m = StockModel(checkpoint_dir=ck, **model_kw)
         m.fit(data, (train_start, v0 - pd.Timedelta(days=1)), (v0, s - pd.Timedelta(days=1)), gap=gap)
-        panels.append(m.predict(data, s, e))
+        panels.append(m.predict(data, s, e, dates=dates))
         hists.append(m.history_.assign(fold=f"{s:%Y-%m-%d}"))
-    return pd.concat(panels).sort_index(), pd.concat(hists, ignore_index=True)
+        models.append((f"{s:%Y-%m-%d}", m))
+    return pd.concat(panels).sort_index(), pd.concat(hists, ignore_index=True), models
+
+
+def walk_forward(data: WindowDataset, *, test_start, test_end=None, valid_years: int = 1, train_start=None,
+                 retrain: str = "yearly", gap: int | None = None, checkpoint_dir: str | Path | None = None,
+                 dates=None, **model_kw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Out-of-sample scores from ``test_start`` to ``test_end``: for each test year Y (``retrain="yearly"``)
+    train on [train_start, Y − valid_years), validate on the ``valid_years`` before Y, predict Y.
+    ``retrain="once"`` trains one model before ``test_start`` and predicts the whole range.
+    ``dates``: predict only these days (e.g. rebalance dates). ``model_kw``: :class:`StockModel` keywords.
+
+    Returns (date × stock score panel over the test range, training history with a ``fold`` column).
+    """
+    scores, hist, _ = walk_forward_models(data, test_start=test_start, test_end=test_end, valid_years=valid_years,
+                                          train_start=train_start, retrain=retrain, gap=gap,
+                                          checkpoint_dir=checkpoint_dir, dates=dates, **model_kw)
+    return scores, hist
