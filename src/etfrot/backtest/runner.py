@@ -73,12 +73,6 @@ def universe_mask(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, prices: 
     return mask
 
 
-def _zscore(x: pd.DataFrame) -> pd.DataFrame:
-    mu = x.mean(axis=1)
-    sd = x.std(axis=1, ddof=0).replace(0, np.nan)
-    return x.sub(mu, axis=0).div(sd, axis=0)
-
-
 def scores_panel(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, mask: pd.DataFrame) -> pd.DataFrame:
     """Scores on the rebalance dates (higher = better), NaN outside the universe.
 
@@ -105,24 +99,16 @@ def scores_panel(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, mask: pd.
         out = pd.DataFrame(np.where((pos >= 0)[:, None], vals[np.clip(pos, 0, None)], np.nan), index=dates, columns=codes)
     else:
         from etfrot.factors import FactorEngine, get_factor
+        from etfrot.portfolio.composite import composite_scores
 
         eng = FactorEngine(bundle)
         level = "etf" if cfg.universe.kind == "etf" else "index"
-        w = s.weights or [1.0] * len(s.factors)
-        parts, wts = [], []
-        for name, wt in zip(s.factors, w):
-            spec = get_factor(name)
-            panel = eng.compute(name, level).reindex(index=dates, columns=codes) * spec.direction
-            parts.append(panel.where(mask))
-            wts.append(wt)
-        if len(parts) == 1:
-            out = parts[0]
+        panels = {n: eng.compute(n, level).reindex(index=dates, columns=codes) for n in s.factors}
+        dirs = {n: get_factor(n).direction for n in s.factors}
+        if len(panels) == 1:
+            out = next(iter(panels.values())) * dirs[s.factors[0]]
         else:
-            z = np.stack([_zscore(p).to_numpy() for p in parts])
-            wv = np.asarray(wts, float)[:, None, None] * np.isfinite(z)
-            tot = wv.sum(axis=0)
-            out = pd.DataFrame(np.where(tot > 0, np.nansum(np.nan_to_num(z) * wv, axis=0) / np.where(tot > 0, tot, 1), np.nan),
-                               index=dates, columns=codes)
+            out = composite_scores(panels, dirs, dict(zip(s.factors, s.weights)) if s.weights else None, mask=mask)
     out = out.where(mask)
     out.index.name, out.columns.name = "date", "code"
     return out
