@@ -156,6 +156,11 @@ def test_benchmark_normalised_and_relative_nav():
     # bought at the close of day 1 (11): NAV = 1, 1, 12/11, 13/11
     np.testing.assert_allclose(r.relative_nav().to_numpy(), [1, 1 / 1.1, 12 / 11 / 1.1, 13 / 11 / 1.2])
     assert r.benchmark_name == "IDX"
+    rets = bench.pct_change().fillna(0.0)
+    r2 = run_backtest(targets({0: {"A": 1.0}}), px, fee=0.0, benchmark=rets, benchmark_is_returns=True)
+    np.testing.assert_allclose(r2.benchmark_nav.to_numpy(), r.benchmark_nav.to_numpy())
+    with pytest.raises(ValidationError, match="not returns"):
+        run_backtest(targets({0: {"A": 1.0}}), px, benchmark=rets - 0.05)
 
 
 # --------------------------------------------------------------------------------------- vs an independent loop

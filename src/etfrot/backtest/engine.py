@@ -234,6 +234,7 @@ def run_backtest(
     delisted: pd.Series | str | None = "infer",
     benchmark: pd.Series | None = None,
     benchmark_name: str | None = None,
+    benchmark_is_returns: bool = False,
     scores: pd.DataFrame | None = None,
     names: pd.Series | None = None,
     start=None,
@@ -249,7 +250,8 @@ def run_backtest(
     ``execution="next_open"``); ``tradable``: bool panel, False = cannot trade that day (suspended, not
     listed) — combined with "has a price"; ``delisted``: Series code → first day not listed, ``"infer"``
     (no price after the last one ⇒ delisted the next trading day) or None; ``benchmark``: a price/NAV
-    level series (any scale), normalised to 1 at the start. ``scores`` and ``names`` are kept for the
+    level series (any scale), normalised to 1 at the start — or daily returns with
+    ``benchmark_is_returns=True`` (compounded: level_t = Π(1 + r)). ``scores`` and ``names`` are kept for the
     holdings table. ``start``/``end`` clip the NAV (default: first signal date → last price date).
     """
     if execution not in EXECUTIONS:
@@ -368,6 +370,8 @@ def run_backtest(
         s_on = seg[on]
         nav[on] = vpost[s_on] * (np.einsum("ij,ij->i", units[s_on], px_win[on]) + cash_post[s_on])
 
+    if benchmark is not None and benchmark_is_returns:
+        benchmark = (1.0 + benchmark.astype(float).fillna(0.0)).cumprod().rename(benchmark.name)
     bench = _benchmark(benchmark, dates) if benchmark is not None else None
 
     # ---- tables.
