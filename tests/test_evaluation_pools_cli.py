@@ -69,3 +69,19 @@ def test_cli_list_and_test_write_tables_and_report(small_bundle, tmp_path):
     assert man["synthetic"] is True
     bad = CliRunner().invoke(app, ["factor", "test", "nosuch", "--bundle", str(small_bundle.path)])
     assert bad.exit_code != 0
+
+
+def test_run_panel_tests_on_an_unregistered_stock_factor(small_bundle):
+    from etfrot.evaluation import forward_returns, run_panel_tests
+
+    d = rebalance_dates(small_bundle.calendar, "monthly")
+    px = small_bundle.panel("stock_bars", "close", adjusted=True)
+    perfect = forward_returns(px, d)  # knows the next month: IC 1 in every pool
+    rep = run_panel_tests({"oracle": perfect, "anti": -perfect}, small_bundle, universe="stock:csi500",
+                          freq="monthly", quantiles=5)
+    t4 = rep.table4()
+    assert t4.loc["oracle", "rank_ic_mean"] == pytest.approx(1.0)
+    assert t4.loc["anti", "rank_ic_mean"] == pytest.approx(-1.0)
+    assert rep.correlation.loc["oracle", "anti"] == pytest.approx(-1.0)
+    sp = rep.results["oracle"].quantiles.spread()
+    assert (np.diff(sp.to_numpy()) > 0).all()

@@ -126,3 +126,17 @@ def test_leader_effect_by_hand(tmp_path):
     t = 20  # first snapshot: S1 (0.5), S2 (0.3)
     m = px.iloc[t] / px.iloc[t - 5] - 1
     assert lead.iloc[t] == pytest.approx((m[STOCKS[0]] + m[STOCKS[1]]) / 2 - (ix.iloc[t] / ix.iloc[t - 5] - 1))
+
+
+def test_a_later_weight_snapshot_changes_nothing_before_its_date(tmp_path):
+    a = make_bundle(tmp_path / "a")
+    w = a.table("index_weights").copy()
+    later = w["date"] == CAL[30]
+    w.loc[later & (w["stock_code"] == STOCKS[1]), "weight"] = 0.1
+    w.loc[later & (w["stock_code"] == STOCKS[3]), "weight"] = 0.9
+    b = make_bundle(tmp_path / "b", index_weights=w)
+    pa = compute_factor("mom5", a, "stock")
+    va, _ = aggregate_to_index(pa, a, [IDX])
+    vb, _ = aggregate_to_index(pa, b, [IDX])
+    pd.testing.assert_frame_equal(va.iloc[:30], vb.iloc[:30])
+    assert not np.allclose(va.iloc[35:].to_numpy(), vb.iloc[35:].to_numpy())

@@ -2,7 +2,13 @@
 factor correlation, stock pools and test universes, and the seed-001-shaped test tables."""
 
 from etfrot.evaluation.correlation import factor_correlation
-from etfrot.evaluation.factor_test import FactorTestReport, FactorTestResult, factor_test, run_factor_tests
+from etfrot.evaluation.factor_test import (
+    FactorTestReport,
+    FactorTestResult,
+    factor_test,
+    run_factor_tests,
+    run_panel_tests,
+)
 from etfrot.evaluation.ic import (
     forward_returns,
     ic_series,
@@ -20,5 +26,5 @@ __all__ = [
     "BROAD_POOLS", "FactorTestReport", "FactorTestResult", "QuantileResult", "Universe", "assign_quantiles",
     "factor_correlation", "factor_test", "forward_returns", "ic_series", "ic_summary", "newey_west_se",
     "overlap_lags", "quantile_backtest", "rank_rows", "regression_tstats", "resolve_universe", "row_corr",
-    "run_factor_tests", "stock_pool", "tstat_summary",
+    "run_factor_tests", "run_panel_tests", "stock_pool", "tstat_summary",
 ]

@@ -156,6 +156,34 @@ def run_factor_tests(names, bundle, *, universe: str = "etf", freq: str = "weekl
             progress(n)
     if not panels:
         raise DataMissingError("no factor could be computed on this bundle:\n  " + "\n  ".join(notes))
+    specs = {n: get_factor(n) for n in panels}
+    return _test_panels(panels, bundle, uni, dates, universe=universe, freq=freq, horizon=horizon, quantiles=quantiles,
+                        correlation=correlation, notes=notes + eng.notes, min_coverage=min_coverage,
+                        directions={n: s.direction for n, s in specs.items()},
+                        meta={n: (s.category, s.label) for n, s in specs.items()})
+
+
+def run_panel_tests(panels: dict[str, pd.DataFrame], bundle, *, universe: str = "stock", freq: str = "monthly",
+                    horizon: int | None = None, quantiles: int = 10, start=None, end=None,
+                    directions: dict[str, int] | None = None, correlation: bool = True) -> FactorTestReport:
+    """The same tests for factor panels that are not registered (e.g. the AGRU stock factor, an index
+    factor aggregated from it): ``panels`` = name → date × code panel at the universe's level."""
+    if freq not in ("weekly", "monthly", "daily"):
+        raise ConfigError(f"unknown frequency {freq!r}; use weekly or monthly (or daily)")
+    if not panels:
+        raise ConfigError("no factor panel given")
+    dates = rebalance_dates(bundle.calendar, freq, start=start, end=end)
+    if len(dates) < 3:
+        raise ConfigError(f"only {len(dates)} {freq} rebalance dates between {start} and {end}; widen the window")
+    uni = resolve_universe(bundle, universe, dates)
+    panels = {n: p.reindex(index=dates, columns=uni.codes) for n, p in panels.items()}
+    return _test_panels(panels, bundle, uni, dates, universe=universe, freq=freq, horizon=horizon, quantiles=quantiles,
+                        correlation=correlation, notes=[], min_coverage=None, directions=directions or {},
+                        meta={n: ("custom", n) for n in panels})
+
+
+def _test_panels(panels, bundle, uni, dates, *, universe, freq, horizon, quantiles, correlation, notes, min_coverage,
+                 directions, meta) -> FactorTestReport:
     mask = uni.mask
     # common start of the quantile backtests: every factor can form its groups
     firsts = []
@@ -170,15 +198,13 @@ def run_factor_tests(names, bundle, *, universe: str = "etf", freq: str = "weekl
     fwd = fwd.where(mask.reindex(index=fwd.index, columns=fwd.columns).fillna(False).to_numpy(bool))
     results = {}
     for n, p in panels.items():
-        spec = get_factor(n)
-        r = factor_test(p, uni.prices, dates, horizon=horizon, quantiles=quantiles, direction=spec.direction,
+        r = factor_test(p, uni.prices, dates, horizon=horizon, quantiles=quantiles, direction=directions.get(n, 1),
                         universe=mask, name=n, fwd=fwd, quantile_dates=qdates)
         if r.quantiles is None:
             notes.append(f"{n}: no quantile backtest (fewer than 2 rebalance dates from {qstart.date()})")
-        r.category, r.label = spec.category, spec.label
+        r.category, r.label = meta[n]
         results[n] = r
     corr = factor_correlation(panels, dates, universe=mask) if correlation and len(panels) > 1 else pd.DataFrame()
-    notes += eng.notes
     settings = {"universe": universe, "level": uni.level, "freq": freq, "horizon": horizon if horizon else "next rebalance",
                 "quantiles": quantiles, "start": str(dates[0].date()), "end": str(dates[-1].date()),
                 "quantile_start": str(qstart.date()), "periods": len(dates), "codes": int(len(uni.codes)),
