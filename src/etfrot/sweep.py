@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import itertools
 import json
 import os
@@ -132,7 +133,10 @@ def open_bundle_cached(path) -> Any:
 def metrics_of(result: Any) -> dict[str, Any]:
     """Flatten a run's key metrics to {name: scalar}: dict, Series, one-column frame or ``.metrics()``."""
     if hasattr(result, "metrics") and callable(result.metrics):
-        result = result.metrics()
+        try:
+            result = result.metrics(ci=False)  # point estimates: no bootstrap per cell
+        except TypeError:
+            result = result.metrics()
     if isinstance(result, pd.DataFrame):
         if result.shape[1] == 1:
             result = result.iloc[:, 0]
@@ -166,7 +170,10 @@ class StrategyCell:
         if self.reports_dir:
             h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:10]
             out_dir = str(Path(self.reports_dir) / f"cell-{h}")
-        result, _sections = mod.run(bundle, config, out_dir=out_dir)
+        kw = {}
+        if out_dir is None and "report" in inspect.signature(mod.run).parameters:
+            kw["report"] = False  # no figures or bootstrap for a cell nobody will read
+        result, _sections = mod.run(bundle, config, out_dir=out_dir, **kw)
         m = mod.sweep_metrics(result) if hasattr(mod, "sweep_metrics") else metrics_of(result)
         if out_dir:
             m["report"] = str(Path(out_dir) / "report.html")

@@ -341,9 +341,11 @@ def factor_directions(path: QuadrantICPath, regimes: pd.Series, *, t_threshold: 
 def zscore(panel: pd.DataFrame, clip: float | None = 3.0) -> pd.DataFrame:
     """Cross-sectional z-score per date: z = (x − mean_t) / std_t (ddof 0), clipped to ±clip; NaN stays NaN."""
     x = panel.to_numpy(dtype=float)
+    x = np.where(np.isfinite(x), x, np.nan)
+    n = np.isfinite(x).sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mu = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=1, keepdims=True) if x.size else x
-        sd = np.nanstd(np.where(np.isfinite(x), x, np.nan), axis=1, keepdims=True) if x.size else x
+        mu = np.nansum(x, axis=1, keepdims=True) / np.maximum(n, 1)
+        sd = np.sqrt(np.nansum((x - mu) ** 2, axis=1, keepdims=True) / np.maximum(n, 1))
         z = np.where(sd > 0, (x - mu) / np.where(sd > 0, sd, 1), np.where(np.isfinite(x), 0.0, np.nan))
     if clip is not None:
         z = np.clip(z, -clip, clip)

@@ -1,0 +1,181 @@
+"""The regime_rotation strategy (seed 002, SPEC §6/§8) on small synthetic markets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etfrot.data import write_bundle
+from etfrot.data.calendar import rebalance_dates
+from etfrot.errors import ConfigError
+from etfrot.portfolio.regime import QUADRANTS, macro_rows, regime_series
+from etfrot.strategies import get_strategy
+from etfrot.strategies import regime_rotation as M
+
+CFG = {"strategy": "regime_rotation"}
+
+
+@pytest.fixture(scope="module")
+def null_run(null_bundle):
+    return M.build(null_bundle, CFG)
+
+
+def _perturbed_after(bundle, cut: pd.Timestamp, path, seed=1, drop=()):
+    """A copy of ``bundle`` whose prices, flows, valuation, fundamentals and macro AFTER ``cut`` are scrambled."""
+    rng = np.random.default_rng(seed)
+    tabs = {t: bundle.table(t).copy() for t in bundle.tables if t not in drop}
+    for t in ("etf_bars", "index_bars", "stock_bars"):
+        df = tabs[t]
+        after = (df["date"] > cut).to_numpy()
+        f = np.exp(rng.normal(0, 0.05, after.sum()))
+        for c in ("open", "high", "low", "close"):
+            df.loc[after, c] = df.loc[after, c].to_numpy() * f
+    for t, cols in (("flows", ["main_net_inflow", "northbound_value", "net_buy_amount"]), ("valuation", ["pe_ttm", "pb"])):
+        if t in tabs:
+            df = tabs[t]
+            after = (df["date"] > cut).to_numpy()
+            for c in cols:
+                df.loc[after, c] = df.loc[after, c].to_numpy() * rng.uniform(0.2, 3.0, after.sum())
+    fd = tabs["fundamentals"]
+    after = (fd["announce_date"] > cut).to_numpy()
+    for c in ("np_yoy", "eps"):
+        fd.loc[after, c] = rng.normal(0, 1, after.sum())
+    mc = tabs["macro"]
+    after = (mc["release_date"] > cut).to_numpy()
+    mc.loc[after, "value"] = rng.normal(0, 50, after.sum())
+    return write_bundle(path, tabs, source="synthetic")
+
+
+def test_null_market_excess_is_within_noise(null_run):
+    vm = null_run.variant_metrics()
+    assert list(vm.columns) == ["none", "double"]
+    years = vm.loc["days"].astype(float) / 252
+    t = vm.loc["information_ratio"].astype(float) * np.sqrt(years)  # t-stat of the mean excess
+    assert (t.abs() < 2.5).all(), t.to_dict()
+    assert (vm.loc["annual_excess"].astype(float).abs() < 0.06).all()
+    assert (vm.loc["periods"].astype(float) >= 24).all()  # a real backtest, not a stub
+
+
+def test_regimes_follow_the_bundle_macro_history(null_bundle, null_run):
+    """The vectorised classifier equals a date-by-date recomputation from Bundle.macro_history (as known then)."""
+    dates = null_run.dates
+    for d in dates[::5]:
+        dirs = []
+        for s in ("industrial_profit_yoy", "tsf_yoy"):
+            h = null_bundle.macro_history(s, d).dropna()  # released ≤ d only
+            p = h.index.max()
+            lag = h[h.index <= p - pd.DateOffset(months=3)]
+            dirs.append("+" if h[p] - lag.iloc[-1] > 0 else "-")
+        assert null_run.regimes["regime"][d] == f"E{dirs[0]}C{dirs[1]}", d
+    assert set(null_run.regimes["regime"].dropna()) <= set(QUADRANTS)
+    r = regime_series(macro_rows(null_bundle, "industrial_profit_yoy"), macro_rows(null_bundle, "tsf_yoy"), dates)
+    assert r.equals(null_run.regimes["regime"])
+
+
+def test_selection_and_weights_ignore_the_future(null_bundle, null_run, tmp_path):
+    dates = null_run.dates
+    cut = dates[int(len(dates) * 0.7)]
+    other = _perturbed_after(null_bundle, cut, tmp_path / "perturbed")
+    res2 = M.build(other, CFG)
+    past = dates[dates <= cut]
+    k = len(past)  # the per-quadrant IC statistics known on each past date (continuous: any leak shows)
+    np.testing.assert_array_equal(null_run.path.mean[:k], res2.path.mean[:k])
+    np.testing.assert_array_equal(null_run.path.t[:k], res2.path.t[:k])
+    np.testing.assert_array_equal(null_run.path.n[:k], res2.path.n[:k])
+    pd.testing.assert_frame_equal(null_run.directions.loc[past], res2.directions.loc[past])
+    assert null_run.rules.loc[past].equals(res2.rules.loc[past])
+    assert null_run.regimes["regime"].loc[past].equals(res2.regimes["regime"].loc[past])
+    pd.testing.assert_frame_equal(null_run.scores.loc[past], res2.scores.loc[past])
+    for v in null_run.weights:
+        a, b = null_run.weights[v], res2.weights[v]
+        a, b = a.loc[a.index <= cut], b.loc[b.index <= cut]
+        cols = a.columns.union(b.columns)
+        pd.testing.assert_frame_equal(a.reindex(columns=cols, fill_value=0.0), b.reindex(columns=cols, fill_value=0.0))
+    # ... and the perturbation is real: the IC of the period starting at the cut (realised after it) changed
+    assert not np.allclose(null_run.ic.loc[cut].to_numpy(float), res2.ic.loc[cut].to_numpy(float), equal_nan=True)
+
+
+def test_picks_are_top_n_of_the_composite_after_exclusions(null_run):
+    res = null_run
+    active = res.rules[res.rules.str.startswith("quadrant") | (res.rules == "full sample")].index
+    active = active[active >= res.start]
+    assert len(active) > 5
+    for v in res.weights:
+        w = res.weights[v]
+        for d in active[::3]:
+            s = res.scores.loc[d].where(res.universe.loc[d]).where(~res.excluded[v].loc[d]).dropna()
+            top = s.sort_values(ascending=False, kind="stable").iloc[:5]
+            want = set(top[top > 0].index)  # alpha weights: a pick with alpha ≤ 0 gets no weight
+            got = set(w.loc[d][w.loc[d] > 0].index)
+            assert got == want, (v, d)
+            assert w.loc[d].sum() == pytest.approx(min(1.0, 0.3 * len(want)))  # rest in cash only if the cap binds
+            assert w.loc[d].max() <= 0.3 + 1e-12  # alpha weights with the 30 % cap
+            if len(want) >= 4:  # uncapped names are ∝ alpha
+                a = top[list(want)]
+                free = w.loc[d][list(want)] < 0.3 - 1e-9
+                if free.sum() >= 2:
+                    r = (w.loc[d][list(want)][free] / a[free]).to_numpy()
+                    np.testing.assert_allclose(r, r[0])
+            assert not (res.excluded[v].loc[d] & (w.loc[d].reindex(res.excluded[v].columns, fill_value=0) > 0)).any()
+    # double exclusion flags the most crowded / most expensive 20 %: something is flagged
+    assert res.excluded["double"].loc[active].to_numpy().any()
+    assert not res.excluded["none"].to_numpy().any()
+
+
+def test_benchmark_fallback_rows_hold_the_universe_equal_weight(null_run):
+    res = null_run
+    fb = res.rules[(res.rules == "benchmark") & (res.rules.index >= res.start)].index
+    for d in fb:
+        w = res.weights["none"].loc[d]
+        u = res.universe.loc[d]
+        assert set(w[w > 0].index) == set(u[u].index)
+        np.testing.assert_allclose(w[w > 0], 1.0 / u.sum())
+
+
+def test_factor_rank_table_matches_the_seed_layout(null_run):
+    res = null_run
+    d = res.rules[res.rules.str.startswith("quadrant") | (res.rules == "full sample")].index[-1]
+    t = M.factor_rank_table(res, "none", d)
+    picks = res.weights["none"].loc[d]
+    assert set(t.index) == set(picks[picks > 0].index)
+    rank_cols = [c for c in t.columns if c.endswith("(+)") or c.endswith("(−)")]
+    assert len(rank_cols) == int((res.directions.loc[d] != 0).sum()) > 0
+    np.testing.assert_allclose(t["mean_rank"], t[rank_cols].mean(axis=1))
+    f, sign = rank_cols[0].rsplit(" ", 1)
+    vals = res.factors[f].loc[d].dropna() * (1 if sign == "(+)" else -1)
+    code = t.index[0]
+    assert t.loc[code, rank_cols[0]] == (vals > vals[code]).sum() + 1  # rank 1 = best
+    np.testing.assert_allclose(t["alpha"], res.scores.loc[d, t.index])
+    wa = M.weights_with_alpha(res, d)
+    assert set(wa["variant"]) == {M.VARIANT_LABELS["none"], M.VARIANT_LABELS["double"]}
+    assert wa.groupby("variant")["weight"].sum().round(10).eq(1.0).all()
+
+
+def test_missing_tables_skip_factors_and_variants_with_a_message(null_bundle, tmp_path):
+    b = _perturbed_after(null_bundle, pd.Timestamp("2100-01-01"), tmp_path / "noflows", drop=("flows", "valuation"))
+    res, secs = M.run(b, CFG, out_dir=tmp_path / "run")
+    assert "northbound" in res.skipped and "bubble" in res.skipped
+    assert "variant double" in res.skipped and list(res.variants) == ["none"]
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "northbound" in html and "Left out" in html and "SYNTHETIC" in html
+    titles = [s.title for s in secs]
+    assert any("regime history" in t for t in titles) and any("latest picks" in t for t in titles)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="unknown key 'rotation.t_treshold'"):
+        M.validate_config({**CFG, "rotation": {"t_treshold": 2}})
+    with pytest.raises(ConfigError, match="remove `scores`"):
+        M.validate_config({**CFG, "scores": {"source": "factor", "factors": ["mom20"]}})
+    with pytest.raises(ConfigError, match="variants"):
+        M.validate_config({**CFG, "exclusions": {"variants": ["none", "triple"]}})
+    cfg = M.validate_config(CFG)
+    assert cfg.selection.n == 5 and cfg.frequency == "monthly" and cfg.exclusions.variants == ["none", "double"]
+    assert get_strategy("regime_rotation") is M
+
+
+def test_monthly_dates_and_weekly_option(null_bundle):
+    res = M.build(null_bundle, {**CFG, "frequency": "weekly", "exclusions": {"variants": ["none"]}})
+    assert res.dates.equals(rebalance_dates(null_bundle.calendar, "weekly"))
+    assert list(res.variants) == ["none"]
