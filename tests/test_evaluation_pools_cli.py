@@ -85,3 +85,17 @@ def test_run_panel_tests_on_an_unregistered_stock_factor(small_bundle):
     assert rep.correlation.loc["oracle", "anti"] == pytest.approx(-1.0)
     sp = rep.results["oracle"].quantiles.spread()
     assert (np.diff(sp.to_numpy()) > 0).all()
+
+
+def test_screened_etf_and_tracked_index_universes(small_bundle):
+    d = rebalance_dates(small_bundle.calendar, "monthly")[12:]
+    allu = resolve_universe(small_bundle, "etf", d)
+    scr = resolve_universe(small_bundle, "etf:screened", d)
+    assert (scr.mask.to_numpy() <= allu.mask.to_numpy()).all() and scr.mask.to_numpy().sum() < allu.mask.to_numpy().sum()
+    tracked = small_bundle.table("etf_info").set_index("code")["tracked_index"]
+    for t in d[::6]:
+        held = scr.mask.columns[scr.mask.loc[t].to_numpy()]
+        assert tracked.reindex(held).is_unique  # one ETF per index
+    iu = resolve_universe(small_bundle, "index:etf", d)
+    assert iu.level == "index" and iu.mask.to_numpy().any()
+    assert set(iu.codes[iu.mask.any().to_numpy()]) <= set(tracked)

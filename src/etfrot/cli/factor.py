@@ -61,7 +61,7 @@ def _print_table(df, title: str, pct_cols=()) -> None:
 def test(
     names: list[str] = typer.Argument(..., help="Factor names, a category, a set (seed001, seed002) or 'all'."),
     bundle: Path = typer.Option(..., "--bundle", help="Bundle folder."),
-    universe: str = typer.Option("etf", help="etf | index | industry | broad | style | stock | stock:csi300|csi500|csi1000|CODE"),
+    universe: str = typer.Option("etf", help="etf | etf:screened | index | index:etf | industry | broad | style | stock | stock:csi300|csi500|csi1000|CODE"),
     freq: str = typer.Option("weekly", help="weekly | monthly (rebalance = last trading day of the period)."),
     horizon: int = typer.Option(None, help="Forward return horizon in trading days (default: to the next rebalance)."),
     quantiles: int = typer.Option(5, help="Number of quantile groups (5 or 10)."),

@@ -83,15 +83,28 @@ class Universe:
 
 
 def resolve_universe(bundle, universe: str, dates) -> Universe:
-    """``etf`` (listed ETFs), ``index`` / ``industry`` / ``broad`` / ``style`` (A-share indices, overseas
-    excluded), ``stock`` or ``stock:POOL`` (POOL = all, csi300, csi500, csi1000 or an index code)."""
+    """``etf`` (listed ETFs), ``etf:screened`` (SPEC §5 screening), ``index`` / ``industry`` / ``broad`` /
+    ``style`` (A-share indices, overseas excluded), ``index:etf`` (indices tracked by a listed ETF),
+    ``stock`` or ``stock:POOL`` (POOL = all, csi300, csi500, csi1000 or an index code)."""
     dates = pd.DatetimeIndex(dates)
     u = universe.strip()
-    if u == "etf":
+    if u in ("etf", "etf:screened"):
         px = bundle.panel("etf_bars", "close", adjusted="adj_factor" in bundle.table("etf_bars").columns)
         listed = bundle.listed("etf", dates).reindex(columns=px.columns, fill_value=False)
         mask = listed & px.reindex(dates).notna()
+        if u == "etf:screened":  # SPEC §5: AUM ≥ 1e8, listed ≥ 3 months, one ETF per index, A-share only
+            from etfrot.universe.screen import screen_etfs
+
+            kept = screen_etfs(bundle, dates).kept.reindex(index=dates, columns=px.columns, fill_value=False)
+            mask = mask & kept.to_numpy(bool)
         return Universe(u, "etf", px, mask)
+    if u == "index:etf":  # indices tracked by at least one listed ETF (seed 000's universe), overseas excluded
+        from etfrot.universe.screen import index_universe
+
+        tracked = index_universe(bundle, dates)
+        px = bundle.panel("index_bars", "close").reindex(columns=tracked.columns)
+        mask = tracked.reindex(index=dates).fillna(False).astype(bool) & px.reindex(dates).notna()
+        return Universe(u, "index", px, mask)
     if u in INDEX_UNIVERSES:
         info = bundle.table("index_info")
         sel = info["region"].astype(str) != "overseas"
@@ -108,6 +121,7 @@ def resolve_universe(bundle, universe: str, dates) -> Universe:
         px = bundle.panel("stock_bars", "close", adjusted=True)
         mask = stock_pool(bundle, pool, dates).reindex(columns=px.columns, fill_value=False)
         return Universe(u, "stock", px, mask)
-    raise ConfigError(f"unknown universe {universe!r}; use etf, index, industry, broad, style, stock or stock:POOL "
+    raise ConfigError(f"unknown universe {universe!r}; use etf, etf:screened, index, index:etf, industry, broad, style, "
+                      "stock or stock:POOL "
                       f"(POOL = all, {', '.join(BROAD_POOLS)} or an index code)")
 
