@@ -15,7 +15,7 @@ from etfrot.config import load_config
 from etfrot.data.calendar import rebalance_dates
 from etfrot.portfolio import select_weights
 
-N_SEEDS = 40
+N_SEEDS = 60
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,11 @@ def market(null_bundle):
     return inst, dates, mask, bench
 
 
-def _excess(inst, dates, mask, bench, scores) -> float:
-    w = select_weights(scores, dates, method="top_n", n=5, universe=mask)
+def _excess(inst, dates, mask, bench, scores, fast: bool = False) -> float:
+    if fast:  # top 5 by score inside the universe, equal weight (vectorised: many seeds stay cheap)
+        w = (scores.where(mask).rank(axis=1, ascending=False, method="first") <= 5).astype(float) / 5
+    else:
+        w = select_weights(scores, dates, method="top_n", n=5, universe=mask)
     w = w.loc[w.sum(axis=1) > 0]
     r = run_backtest(w, inst.prices, fee=0.0, tradable=inst.tradable, delisted=inst.delisted, benchmark=bench)
     return M.annual_excess(r.nav, r.benchmark_nav)
@@ -41,7 +44,8 @@ def _excess(inst, dates, mask, bench, scores) -> float:
 def test_random_selection_has_no_excess_on_a_null_market(market):
     inst, dates, mask, bench = market
     ex = np.array([_excess(inst, dates, mask, bench,
-                           pd.DataFrame(np.random.default_rng(s).random(mask.shape), index=dates, columns=mask.columns).where(mask))
+                           pd.DataFrame(np.random.default_rng(s).random(mask.shape), index=dates, columns=mask.columns),
+                           fast=True)
                    for s in range(N_SEEDS)])
     se = ex.std(ddof=1) / np.sqrt(N_SEEDS)
     assert ex.std(ddof=1) > 0.001  # the seeds do pick different portfolios
