@@ -136,3 +136,18 @@ def test_regression_t_matches_the_ic_identity_and_scipy():
     lr = stats.linregress(fac.loc[t0].to_numpy(), fwd.loc[t0].to_numpy())
     assert reg.loc[t0, "beta"] == pytest.approx(lr.slope)
     assert reg.loc[t0, "t"] == pytest.approx(lr.slope / lr.stderr)
+
+
+def test_blocked_threaded_path_equals_the_single_block():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(900, 2500))
+    b = a * 0.1 + rng.normal(size=a.shape)
+    a[rng.random(a.shape) < 0.05] = np.nan
+    from etfrot.evaluation.ic import _row_corr
+
+    for m in ("pearson", "spearman"):
+        whole = _row_corr(a, b, m, 3)
+        np.testing.assert_array_equal(row_corr(a, b, m, threads=2), whole)
+        np.testing.assert_array_equal(row_corr(a, b, m, threads=1), whole)
+    ok = np.isfinite(a[-1])
+    assert whole[-1] == pytest.approx(stats.spearmanr(a[-1, ok], b[-1, ok])[0], abs=1e-12)
