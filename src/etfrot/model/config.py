@@ -19,18 +19,11 @@ validating on the ``valid_years`` before the test year. Every range is purged by
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
 from etfrot.config import StrictModel, SynthConfig, load_config
-from etfrot.errors import ConfigError
 
 
 class ModelConfig(StrictModel):
@@ -126,154 +119,10 @@ class TrainConfig(StrictModel):
     window: WindowConfig = Field(default_factory=WindowConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     evaluate: EvalConfig | None = Field(default_factory=EvalConfig)
+    predict_on: Literal["rebalance", "daily"] = "rebalance"  # test scores on weekly ∪ monthly dates, or every day
     checkpoints: bool = True
 
 
 def load_train_config(source) -> TrainConfig:
     """A YAML path or mapping → :class:`TrainConfig` (ConfigError naming every bad key)."""
     return source if isinstance(source, TrainConfig) else load_config(source, TrainConfig)
-
-
-# ------------------------------------------------------------------------------------------ pipeline
-
-
-@dataclass
-class StockFactorRun:
-    """Out-of-sample stock scores of one model setting, with what produced them."""
-
-    scores: pd.DataFrame  # date × stock (test range; only the requested dates if any)
-    history: pd.DataFrame  # per seed/epoch (and fold)
-    test_start: pd.Timestamp
-    test_end: pd.Timestamp
-    models: list  # [(fold label, StockModel)]
-    dataset: object  # the WindowDataset
-
-
-def variant(model: ModelConfig, name: str) -> ModelConfig:
-    """The comparison settings of seed 000: 'agru' (as given), 'gru' (no attention), 'mse' (weights 1/1)."""
-    if name == "agru":
-        return model
-    if name == "gru":
-        return model.model_copy(update={"model": "gru"})
-    if name == "mse":
-        return model.model_copy(update={"extreme_weight": 1.0, "base_weight": 1.0})
-    raise ConfigError(f"unknown model variant {name!r}; use agru, gru or mse")
-
-
-def default_test_start(dates: pd.DatetimeIndex, split: SplitConfig) -> pd.Timestamp:
-    """First 1 January leaving ``min_train_years`` + ``valid_years`` of history before it."""
-    first = pd.Timestamp(dates[0])
-    y = first.year + split.min_train_years + split.valid_years + (0 if (first.month, first.day) == (1, 1) else 1)
-    t = pd.Timestamp(year=y, month=1, day=1)
-    if t > dates[-1]:
-        raise ConfigError(f"the data ({dates[0]:%Y-%m-%d} → {dates[-1]:%Y-%m-%d}) are too short for "
-                          f"{split.min_train_years} training + {split.valid_years} validation years; shorten them "
-                          "or use split.scheme: fixed")
-    return t
-
-
-def fit_stock_factor(bundle, model: ModelConfig, window: WindowConfig, split: SplitConfig, *, dates=None,
-                     dataset=None, checkpoint_dir: str | Path | None = None, progress: bool = True) -> StockFactorRun:
-    """Train per ``split`` and predict the test range (only ``dates`` in it, if given): the AGRU stock factor."""
-    from etfrot.model.dataset import WindowDataset
-    from etfrot.model.train import DateSplit, StockModel
-
-    ds = dataset if dataset is not None else WindowDataset.from_bundle(
-        bundle, lookback=window.lookback, horizon=window.horizon, start=window.start, end=window.end,
-        min_stocks=window.min_stocks)
-    kw = dict(model.kwargs(), progress=progress)
-    d = ds.dates
-    ck = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if split.scheme == "fixed":
-        if split.train_end is not None:
-            tr_end, va_end = pd.Timestamp(split.train_end), pd.Timestamp(split.valid_end)
-            te_end = pd.Timestamp(split.test_end) if split.test_end else d[-1]
-            s = DateSplit((split.train_start, tr_end), (tr_end + pd.Timedelta(days=1), va_end),
-                          (va_end + pd.Timedelta(days=1), te_end))
-        else:
-            s = DateSplit.from_fractions(d, split.train_frac, split.valid_frac)
-        m = StockModel(**kw, checkpoint_dir=ck).fit(ds, s.train, s.valid, gap=split.gap)
-        t0, t1 = pd.Timestamp(s.test[0]), pd.Timestamp(s.test[1])
-        scores = m.predict(ds, t0, t1, dates=dates)
-        return StockFactorRun(scores, m.history_.assign(fold="fixed"), t0, t1, [("fixed", m)], ds)
-    from etfrot.model.train import walk_forward_models
-
-    t0 = pd.Timestamp(split.test_start) if split.test_start else default_test_start(d, split)
-    t1 = pd.Timestamp(split.test_end) if split.test_end else d[-1]
-    scores, hist, models = walk_forward_models(ds, test_start=t0, test_end=t1, valid_years=split.valid_years,
-                                               train_start=split.train_start, retrain=split.retrain, gap=split.gap,
-                                               checkpoint_dir=ck, dates=dates, **kw)
-    return StockFactorRun(scores, hist, t0, t1, models, ds)
-
-
-def cache_key(bundle, *parts) -> str:
-    """sha256 of the bundle's content hash and the JSON of the settings (for score caches)."""
-    h = hashlib.sha256(bundle.content_hash.encode())
-    for p in parts:
-        h.update(json.dumps(p.model_dump(mode="json") if hasattr(p, "model_dump") else p, sort_keys=True,
-                            default=str).encode())
-    return h.hexdigest()[:16]
-
-
-def cached_stock_factor(bundle, model: ModelConfig, window: WindowConfig, split: SplitConfig, *, dates=None,
-                        cache_dir: str | Path | None = None, dataset=None, progress: bool = True,
-                        ) -> tuple[pd.DataFrame, pd.DataFrame, object]:
-    """:func:`fit_stock_factor` with an on-disk cache of its scores and history (keyed by data + settings).
-
-    Returns (scores, history, dataset or None when read from the cache).
-    """
-    key = cache_key(bundle, model, window, split, None if dates is None else [str(x.date()) for x in pd.DatetimeIndex(dates)])
-    if cache_dir is not None:
-        f = Path(cache_dir) / f"stock_scores_{key}.parquet"
-        h = Path(cache_dir) / f"stock_history_{key}.csv"
-        if f.exists() and h.exists():
-            return pd.read_parquet(f), pd.read_csv(h), dataset
-    run = fit_stock_factor(bundle, model, window, split, dates=dates, dataset=dataset, progress=progress)
-    if cache_dir is not None:
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        tmp = f.with_name(f".{f.name}.tmp")
-        run.scores.to_parquet(tmp)
-        tmp.replace(f)
-        run.history.to_csv(h, index=False)
-    return run.scores, run.history, run.dataset
-
-
-def test_ic_table(runs: dict[str, pd.DataFrame], dataset) -> pd.DataFrame:
-    """Per model: IC and Rank IC of its scores against the standardised forward label (the training
-    target) on every scored date — mean, std, ICIR = mean/std, share > 0 and the Newey–West t with
-    lags for the overlapping labels (``evaluation.ic.overlap_lags``)."""
-    from etfrot.evaluation.ic import ic_summary, overlap_lags
-
-    rows = {}
-    for name, sc in runs.items():
-        r = dataset.dates.get_indexer(sc.index)
-        if (r < 0).any():
-            raise ConfigError(f"scores of {name!r} have dates outside the dataset, e.g. {sc.index[r < 0][0]:%Y-%m-%d}")
-        vals = sc.reindex(columns=dataset.codes).to_numpy(dtype=float)
-        y = dataset.label[r]
-        lags = overlap_lags(sc.index, dataset.dates, dataset.horizon)
-        row = {}
-        for k, method in (("ic", False), ("rank_ic", True)):
-            ic = pd.Series(_row_ic(vals, y, method), index=sc.index)
-            st = ic_summary(ic, nw_lags=lags)
-            row.update({f"{k}_mean": st["mean"], f"{k}_std": st["std"], f"{k}ir": st["icir"],
-                        f"{k}_pos": st["pos_share"], f"{k}_t_nw": st["t_nw"]})
-        row.update(dates=int(st["n"]), start=f"{sc.index[0]:%Y-%m-%d}", end=f"{sc.index[-1]:%Y-%m-%d}")
-        rows[name] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
-
-
-test_ic_table.__test__ = False  # a function, not a pytest test
-
-
-def _row_ic(x: np.ndarray, y: np.ndarray, rank: bool) -> np.ndarray:
-    """Per row: correlation of x and y over the columns where both are finite (Spearman if ``rank``)."""
-    from etfrot.model.train import grouped_ic
-
-    m = np.isfinite(x) & np.isfinite(y)
-    d, s = np.nonzero(m)
-    out = np.full(x.shape[0], np.nan)
-    if d.size:
-        ic = grouped_ic(x[d, s], y[d, s], d, rank=rank)
-        out[np.unique(d)] = ic
-    return out

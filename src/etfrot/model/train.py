@@ -321,7 +321,7 @@ class StockModel:
             hist.append(dict(seed=seed, epoch=epoch + 1, train_loss=tot / max(cnt, 1),
                              valid_mse=float(np.mean((pred - va_y) ** 2)), valid_ic=ic, valid_rank_ic=ric))
             if bar is not None:
-                bar.console.log(f"{p['model']} seed {seed} epoch {epoch + 1}: train loss {tot / max(cnt, 1):.4f}, "
+                bar.console.print(f"{p['model']} seed {seed} epoch {epoch + 1}: train loss {tot / max(cnt, 1):.4f}, "
                                 f"valid Rank IC {ric:.4f}, IC {ic:.4f}")
             if np.isfinite(ric) and ric > best:
                 best, best_epoch, bad = ric, epoch + 1, 0

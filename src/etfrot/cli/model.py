@@ -1,0 +1,83 @@
+"""`etfrot model train CONFIG` and `etfrot model predict MODEL_DIR` (SPEC §4, §9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from etfrot.cli.app import app
+
+console = Console()
+model_app = typer.Typer(help="Train the AGRU stock model and predict stock scores with it.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+def _table(df, title: str) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column(str(df.index.name or ""))
+    for c in df.columns:
+        t.add_column(str(c), justify="right")
+    for idx, row in df.iterrows():
+        t.add_row(str(idx), *["" if (isinstance(v, float) and pd.isna(v)) else (f"{v:.4f}" if isinstance(v, float) else str(v))
+                              for v in row])
+    console.print(t)
+
+
+@model_app.command("train")
+def train(
+    config: Path = typer.Argument(..., help="YAML training config (etfrot.model.config.TrainConfig)."),
+    bundle: str = typer.Option(None, "--bundle", help="Bundle folder (overrides `bundle:` in the config)."),
+    out: Path = typer.Option(None, "--out", help="Output folder (overrides `out:`): models, scores, history, report."),
+) -> None:
+    """Train AGRU (and the GRU / plain-MSE comparisons), write out-of-sample scores, test them, report."""
+    from etfrot.cli.backtest import _open_bundle
+    from etfrot.config import read_yaml
+    from etfrot.model.pipeline import train_from_config
+
+    raw = read_yaml(config)
+    if bundle:
+        raw["bundle"] = bundle
+    if out:
+        raw["out"] = str(out)
+    from etfrot.model.config import load_train_config
+
+    cfg = load_train_config(raw)
+    b = _open_bundle(cfg.bundle, cfg.synth)
+    res = train_from_config(b, cfg, progress=True, log=console.print)
+    tag = " (SYNTHETIC)" if b.is_synthetic else ""
+    _table(res.test_ic[["ic_mean", "icir", "rank_ic_mean", "rank_icir", "rank_ic_t_nw", "dates"]],
+           f"Test IC against the standardised {cfg.window.horizon}-day forward return{tag}")
+    if res.factor_table is not None:
+        cols = ["pool", "ic_mean", "icir", "ic_win_rate", "long_excess_annual", "long_excess_max_drawdown",
+                "long_short_sharpe", "periods"]
+        _table(res.factor_table.set_index("model")[cols],
+               f"Stock factor tests, {cfg.evaluate.freq}, {cfg.evaluate.quantiles} groups{tag} (all columns in the report)")
+    console.print(f"models, scores and report in [bold]{res.out_dir}[/] (report: {res.report})")
+
+
+@model_app.command("predict")
+def predict(
+    model_dir: Path = typer.Argument(..., help="A model folder written by `etfrot model train` (OUT/models/agru)."),
+    bundle: Path = typer.Option(..., "--bundle", help="Bundle folder to score."),
+    out: Path = typer.Option(..., "--out", help="Parquet file for the date × stock score panel."),
+    start: str = typer.Option(None, help="First date to score (default: the first with a full window)."),
+    end: str = typer.Option(None, help="Last date to score (default: the bundle's last day)."),
+    freq: str = typer.Option("daily", help="daily | weekly | monthly: score every trading day or the rebalance dates."),
+    fold: str = typer.Option(None, help="Walk-forward fold to use (default: the latest one)."),
+) -> None:
+    """Score stocks with a trained model (mean over its seeds): a date × stock panel written as Parquet."""
+    from etfrot.data import Bundle
+    from etfrot.model.pipeline import predict_with_saved
+
+    b = Bundle.open(bundle)
+    scores, used = predict_with_saved(model_dir, b, start=start, end=end, freq=freq, fold=fold)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scores.to_parquet(out)
+    n = int(scores.notna().sum().sum())
+    console.print(f"{n:,} scores on {len(scores)} dates × {scores.shape[1]} stocks with model {used}"
+                  f"{' (SYNTHETIC DATA)' if b.is_synthetic else ''} → [bold]{out}[/]")
