@@ -26,11 +26,14 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from etfrot.errors import ConfigError, EtfrotError
 
 BACKENDS = ("process", "ray")
+PERCENT_METRICS = {"annual_return", "annual_excess", "annual_volatility", "max_drawdown", "excess_max_drawdown",
+                   "tracking_error", "cumulative_return", "win_rate", "cost_drag"}
 
 
 # --------------------------------------------------------------------------- grid
@@ -304,26 +307,27 @@ def write_sweep(table: pd.DataFrame, out_dir, *, title: str, synthetic: bool, da
     keys = list(grid or [])
     ok = table[table["error"].isna()] if "error" in table else table
     if metric is None:
-        metric = next((c for c in ("annual_excess", "ir", "sharpe", "annual_return") if c in ok.columns), None)
+        metric = next((c for c in ("annual_excess", "information_ratio", "sharpe", "annual_return") if c in ok.columns), None)
     if len(keys) == 2 and metric in ok.columns and len(ok):
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from etfrot.report import charts
 
         piv = ok.pivot_table(index=keys[0], columns=keys[1], values=metric, aggfunc="mean")
-        fig, ax = plt.subplots(figsize=(1.0 + 0.8 * piv.shape[1], 1.0 + 0.5 * piv.shape[0]))
-        im = ax.imshow(piv.to_numpy(float), cmap="RdYlGn", aspect="auto")
-        ax.set_xticks(range(piv.shape[1]), [str(c) for c in piv.columns])
-        ax.set_yticks(range(piv.shape[0]), [str(i) for i in piv.index])
-        ax.set_xlabel(keys[1])
-        ax.set_ylabel(keys[0])
-        fig.colorbar(im, ax=ax, label=metric)
-        ax.set_title(f"{metric} by {keys[0]} × {keys[1]}" + (" — SYNTHETIC" if synthetic else ""))
+        piv.index.name, piv.columns.name = keys[0], keys[1]
+        v = piv.to_numpy(float)
+        lim = max(float(np.nanmax(np.abs(v))), 1e-12) if np.isfinite(v).any() else 1.0
+        pct = metric in PERCENT_METRICS
+        fig = charts.heatmap(piv, title=f"{metric} by {keys[0]} (rows) × {keys[1]} (columns)", synthetic=synthetic,
+                             annotate=True, cmap="RdYlGn", vmin=-lim, vmax=lim, fmt="{:.1%}" if pct else "{:.3f}")
         figs.append(fig)
+        heat = piv
+    else:
+        heat = None
     failed = int(table["error"].notna().sum()) if "error" in table else 0
     text = (f"{len(table)} cells over {', '.join(keys) or 'the grid'}; each cell is an ordinary run of the "
             f"config with those keys overridden. {failed} cell(s) failed (see the error column).")
-    sections = [Section("Sweep comparison", text, tables={"cells": table}, figures=figs)]
+    tables = {"cells": table}
+    if heat is not None:
+        tables[f"{metric} by {keys[0]} × {keys[1]}"] = heat
+    sections = [Section("Sweep comparison", text, tables=tables, figures=figs)]
     return write_report(out, title=title, synthetic=synthetic, data_label=data_label, sections=sections,
                         config={"base": dict(config or {}), "grid": dict(grid or {})})

@@ -46,20 +46,30 @@ def sweep(
     wall = time.perf_counter() - t0
     report = write_sweep(table, out, title=f"Sweep of {cfg['strategy']} over {', '.join(g)}", synthetic=b.is_synthetic,
                          data_label=b.label, config=cfg, grid=g, metric=metric)
-    _print(table, b.label)
+    _print(table, b.label, list(g))
     failed = int(table["error"].notna().sum())
     console.print(f"{len(table)} cells ({failed} failed) in {wall:.1f} s with {jobs} job(s) → {out / 'sweep.csv'}, {report}")
 
 
-def _print(table, label: str) -> None:
-    t = Table(title=f"sweep — {label}")
-    shown = [c for c in table.columns if c not in ("report",)]
-    for c in ["cell"] + shown:
-        t.add_column(str(c), justify="right")
+SHOWN = ("annual_excess", "information_ratio", "annual_return", "sharpe", "max_drawdown", "excess_max_drawdown")
+
+
+def _print(table, label: str, keys) -> None:
+    """The grid keys and the key metrics of every cell (all metrics are in sweep.csv)."""
+    from etfrot.sweep import PERCENT_METRICS
+
+    metrics = [c for c in SHOWN if c in table.columns] or [c for c in table.columns if c not in (*keys, "seconds", "error")][:6]
+    t = Table(title=f"sweep — {label} (all metrics: sweep.csv)")
+    errs = table["error"].notna().any()
+    for c in ["cell", *keys, *metrics, "seconds"] + (["error"] if errs else []):
+        t.add_column(str(c), justify="right" if c != "error" else "left", overflow="fold")
     for i, row in table.iterrows():
-        cells = [str(i)]
-        for c in shown:
+        cells = [str(i)] + [str(row[k]) for k in keys]
+        for c in metrics:
             v = row[c]
-            cells.append(f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v)))
+            cells.append("" if v is None or v != v else (f"{100 * v:.2f}%" if c in PERCENT_METRICS else f"{v:.3f}"))
+        cells.append(f"{row['seconds']:.1f}")
+        if errs:
+            cells.append("" if row["error"] is None or row["error"] != row["error"] else str(row["error"])[:60])
         t.add_row(*cells)
     console.print(t)

@@ -28,6 +28,7 @@ regime history (table and chart), the per-quadrant IC table, then the main varia
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -172,11 +173,26 @@ class RegimeRotationResult:
 
 
 # ------------------------------------------------------------------------------------------ steps
+_ENGINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def factor_engine(bundle):
+    """The :class:`~etfrot.factors.FactorEngine` of ``bundle``, kept as long as the bundle object lives, so
+    repeated runs on one opened bundle (sweep cells in a worker, ``signal`` after ``run``) compute each
+    factor panel once. Panels depend only on the bundle's data, never on a run's config."""
+    from etfrot.factors import FactorEngine
+
+    eng = _ENGINES.get(bundle)
+    if eng is None:
+        eng = _ENGINES[bundle] = FactorEngine(bundle)
+    return eng
+
+
 def style_factor_panels(bundle, names, level: str, dates, mask, engine=None) -> tuple[dict, dict]:
     """Factor values on the rebalance dates inside the universe; ({name: panel}, {name: why skipped})."""
-    from etfrot.factors import FactorEngine, get_factor
+    from etfrot.factors import get_factor
 
-    eng = engine or FactorEngine(bundle)
+    eng = engine or factor_engine(bundle)
     panels, skipped = {}, {}
     for name in names:
         get_factor(name)  # unknown names are config errors, not skips
