@@ -31,6 +31,14 @@ def _plt():
     return plt
 
 
+def _years(ax) -> None:
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
+
 def _watermark(fig, report: FactorTestReport) -> None:
     if report.synthetic:
         fig.text(0.5, 0.5, "SYNTHETIC", fontsize=48, color="red", alpha=0.12, ha="center", va="center", rotation=25)
@@ -50,6 +58,7 @@ def ic_series_figure(report: FactorTestReport, rank: bool = True):
         ax2 = ax.twinx()
         ax2.plot(ic.index, ic.cumsum().to_numpy(), color="k", lw=1)
         ax.set_title(f"{n}: mean {ic.mean():.3f}", fontsize=9)
+        _years(ax)
         ax.tick_params(labelsize=7)
         ax2.tick_params(labelsize=7)
     for ax in axes.ravel()[len(names):]:
@@ -81,6 +90,7 @@ def quantile_nav_figure(report: FactorTestReport, relative: bool = True):
             ax.plot(nav.index, nav["universe"].to_numpy(), lw=1, color="k", ls="--", label="universe")
         ax.set_title(n, fontsize=9)
         ax.tick_params(labelsize=7)
+        _years(ax)
     axes.ravel()[0].legend(fontsize=6)
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
