@@ -14,6 +14,7 @@ from etfrot.cli import universe  # noqa: F401
 from etfrot.cli import factor  # noqa: F401
 from etfrot.cli import run  # noqa: F401
 from etfrot.cli import model  # noqa: F401
+from etfrot.cli import realdata  # noqa: F401
 from etfrot.cli.app import app
 
 
