@@ -247,8 +247,8 @@ def main() -> None:
         "equation k = 1 − c·Σ|x·k − w_pre| so that targets are weights of the post-cost NAV; bt deducts each",
         "commission from the amount it allocates (full outlay = amount); vectorbt sizes target-percent orders on",
         "the group value when each order is placed and pays fees from cash. They differ at second order in the",
-        "cost rate (c² per trade),",
-        "hence final NAVs within a few hundredths of a percent over 600 rebalances (requirement: 0.1 %).",
+        "cost rate (c² per trade), hence final NAVs within a few hundredths of a percent over 600 rebalances",
+        "(requirement: 0.1 %).",
     ]
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text("\n".join(md) + "\n")
