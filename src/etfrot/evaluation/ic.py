@@ -69,16 +69,24 @@ def rank_rows(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if x.ndim != 2:
         raise ValidationError("ranks", None, f"expected a 2-d array, got shape {x.shape}")
+    fin = np.isfinite(x)
+    out = _ranks(x, fin)
+    out[~fin] = np.nan
+    return out
+
+
+def _ranks(x: np.ndarray, fin: np.ndarray) -> np.ndarray:
+    """Average ranks among the ``fin`` entries of each row; entries outside ``fin`` get arbitrary values."""
     T, N = x.shape
     if x.size == 0:
-        return x.copy()
-    fin = np.isfinite(x)
+        return np.empty_like(x)
     # missing → +inf so they sort last (numpy's SIMD argsort is several times faster without NaN)
-    order = np.argsort(np.where(fin, x, np.inf), axis=1)
-    xs = np.take_along_axis(x, order, axis=1)
-    nvalid = fin.sum(1)
+    xi = np.where(fin, x, np.inf)
+    order = np.argsort(xi, axis=1)
+    xs = np.take_along_axis(xi, order, axis=1)
     ranks = np.broadcast_to(np.arange(1, N + 1, dtype=float), (T, N)).copy()
-    tie = xs[:, 1:] == xs[:, :-1]  # NaN never equals NaN, so only finite values tie
+    tie = xs[:, 1:] == xs[:, :-1]
+    tie &= np.isfinite(xs[:, 1:])  # the +inf fillers are not ties
     if tie.any():
         start = np.ones((T, N), dtype=bool)
         start[:, 1:] = ~tie
@@ -86,7 +94,6 @@ def rank_rows(x: np.ndarray) -> np.ndarray:
         sums = np.bincount(gid, weights=ranks.ravel())
         cnts = np.bincount(gid)
         ranks = (sums / cnts)[gid].reshape(T, N)
-    ranks[np.arange(N)[None, :] >= nvalid[:, None]] = np.nan
     out = np.empty_like(ranks)
     np.put_along_axis(out, order, ranks, axis=1)
     return out
@@ -135,18 +142,17 @@ def _row_corr(a: np.ndarray, b: np.ndarray, method: str, min_obs: int) -> np.nda
     ok = np.isfinite(a) & np.isfinite(b)
     n = ok.sum(1)
     if method == "spearman":
-        a0 = rank_rows(np.where(ok, a, np.nan))
-        b0 = rank_rows(np.where(ok, b, np.nan))
-        ma = mb = (n + 1) / 2.0  # mean of ranks 1..n (ties keep the mean)
-        a0[~ok] = 0.0
-        b0[~ok] = 0.0
+        m = ((n + 1) / 2.0)[:, None]  # mean of ranks 1..n (ties keep the mean)
+        a0 = _ranks(a, ok)
+        a0 -= m
+        b0 = _ranks(b, ok)
+        b0 -= m
     else:
-        a0 = np.where(ok, a, 0.0)
-        b0 = np.where(ok, b, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ma, mb = a0.sum(1) / n, b0.sum(1) / n
-    a0 -= np.nan_to_num(ma)[:, None]
-    b0 -= np.nan_to_num(mb)[:, None]
+            a0 = np.where(ok, a, 0.0)
+            b0 = np.where(ok, b, 0.0)
+            a0 -= np.nan_to_num(a0.sum(1) / n)[:, None]
+            b0 -= np.nan_to_num(b0.sum(1) / n)[:, None]
     a0[~ok] = 0.0
     b0[~ok] = 0.0
     cov = np.einsum("ij,ij->i", a0, b0)

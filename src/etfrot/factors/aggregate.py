@@ -3,9 +3,10 @@
 index_factor(t) = Σ_i w_i(s) · f_i(t) / Σ_{i: f_i(t) known} w_i(s), where s is the latest weight
 snapshot on or before t and the sum runs over its constituents that have a value on t;
 coverage(t) = Σ_{i: f_i(t) known} w_i(s) / Σ_i w_i(s). An index whose coverage is below
-``min_coverage`` gets NaN. Each snapshot segment [s_k, s_{k+1}) is one pair of matrix products
-(values · weights, known-mask · weights), so the cost is O(dates × constituents) per index with no
-Python loop over rows.
+``min_coverage`` gets NaN. Per index, its snapshots form a dense (snapshots × constituents ever)
+weight matrix; each date takes its active snapshot's row, and two row-wise dot products (values ·
+weights, known-mask · weights) give numerator and denominator for all dates at once: O(dates ×
+constituents) per index, no Python loop over dates, rows or snapshots.
 """
 
 from __future__ import annotations
@@ -40,17 +41,18 @@ _GROUPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _weight_groups(bundle) -> dict[str, tuple]:
-    """Per index code: (snapshot dates, row offsets into codes/weights, stock codes, weights), cached per bundle."""
+    """Per index code: (snapshot dates, constituent codes ever, dense weights snapshots × codes), cached per bundle."""
     if bundle not in _GROUPS:
         w = bundle.table("index_weights")
         w = w.assign(index_code=w["index_code"].astype(str)).sort_values(["index_code", "date"], kind="stable")
         out = {}
         for k, g in w.groupby("index_code", sort=False):
             d = g["date"].to_numpy("datetime64[ns]")
-            snaps, first = np.unique(d, return_index=True)
-            bounds = np.append(first, len(g))
-            out[str(k)] = (pd.DatetimeIndex(snaps), bounds, g["stock_code"].astype(str).to_numpy(object),
-                           g["weight"].to_numpy(float))
+            snaps, snap_id = np.unique(d, return_inverse=True)
+            codes, code_id = np.unique(g["stock_code"].astype(str).to_numpy(object), return_inverse=True)
+            W = np.zeros((len(snaps), len(codes)))
+            W[snap_id, code_id] = g["weight"].to_numpy(float)
+            out[str(k)] = (pd.DatetimeIndex(snaps), pd.Index(codes), W)
         _GROUPS[bundle] = out
     return _GROUPS[bundle]
 
@@ -90,27 +92,21 @@ def aggregate_to_index(
         src = weight_source(bundle, code)
         if src is None:
             continue
-        snaps, bounds, scodes, sweights = groups[src]
-        starts = dates.searchsorted(snaps, side="left")
-        ends = np.append(starts[1:], len(dates))
-        cols_all = stocks.get_indexer(scodes)
-        for k, (a, b) in enumerate(zip(starts, ends)):
-            if a >= b:
-                continue
-            w = sweights[bounds[k]:bounds[k + 1]]
-            if transform is not None:
-                w = np.asarray(transform(w), dtype=float)
-            total = w.sum()
-            if total <= 0:
-                continue
-            col = cols_all[bounds[k]:bounds[k + 1]]
-            ok = col >= 0
-            wv, cv = w[ok], col[ok]
-            num = F[a:b][:, cv] @ wv
-            den = knownf[a:b][:, cv] @ wv
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[a:b, j] = np.where(den > 0, num / den, np.nan)
-            cov[a:b, j] = den / total
+        snaps, codes, W = groups[src]
+        if transform is not None:
+            W = np.asarray(transform(W), dtype=float)
+        total = W.sum(1)
+        pos = snaps.searchsorted(dates, side="right") - 1  # active snapshot of each date (−1: none yet)
+        col = stocks.get_indexer(codes)
+        ok = col >= 0
+        Wd = W[np.clip(pos, 0, None)][:, ok]
+        num = np.einsum("ds,ds->d", F[:, col[ok]], Wd)
+        den = np.einsum("ds,ds->d", knownf[:, col[ok]], Wd)
+        tot = np.where(pos >= 0, total[np.clip(pos, 0, None)], 0.0)
+        live = tot > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, j] = np.where(live & (den > 0), num / den, np.nan)
+            cov[:, j] = np.where(live, den / tot, np.nan)
     cov_df = pd.DataFrame(cov, index=dates, columns=pd.Index(index_codes, name="code"))
     val = pd.DataFrame(out, index=dates, columns=pd.Index(index_codes, name="code"))
     val = val.where(cov_df >= min_coverage - 1e-12)
@@ -118,16 +114,23 @@ def aggregate_to_index(
 
 
 def top_k_equal(k: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Weight transform: 1/k on the k largest weights of a snapshot, 0 elsewhere (leader portfolios)."""
-    if k < 1:
-        raise ConfigError(f"k must be >= 1, got {k}")
+    """Weight transform: 1/k on the k largest weights of each snapshot row, 0 elsewhere (leader portfolios).
 
-    def f(w: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(w, dtype=float)
-        kk = min(k, len(w))
-        top = np.argsort(-w, kind="stable")[:kk]
-        out[top] = 1.0 / kk
-        return out
+    Rows are snapshots (zeros = not a member); a snapshot with fewer than k members weights all of
+    them equally; ties at the k-th weight go to the lower stock code.
+    """
+    if int(k) != k or k < 1:
+        raise ConfigError(f"k must be a positive integer, got {k!r}")
+
+    def f(W: np.ndarray) -> np.ndarray:
+        W = np.atleast_2d(np.asarray(W, dtype=float))
+        members = (W > 0).sum(1)
+        kk = np.minimum(k, members)
+        order = np.argsort(-W, axis=1, kind="stable")
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(W.shape[1])[None, :].repeat(len(W), 0), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((rank < kk[:, None]) & (W > 0), 1.0 / kk[:, None], 0.0)
 
     return f
 
