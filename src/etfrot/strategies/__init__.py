@@ -20,6 +20,7 @@ from etfrot.errors import ConfigError
 
 #: strategy name → module path (imported on first use)
 STRATEGIES: dict[str, str] = {
+    "agru_index_rotation": "etfrot.strategies.agru_index_rotation",
     "regime_rotation": "etfrot.strategies.regime_rotation",
     "cluster_multifactor": "etfrot.strategies.cluster_multifactor",
     "backtest": "etfrot.backtest.runner",

@@ -1,0 +1,362 @@
+"""``agru_index_rotation`` (seed 000): AGRU stock factor → index factor → top 10 % of indices weekly with
+MMR de-duplication → one ETF per index → backtest against the CSI 300 total-return index.
+
+Pipeline (each step uses data known on the date):
+
+1. **Stock factor** (seed 000 §2): the AGRU model trained per ``stock_model.split`` (walk-forward yearly
+   by default) scores every stock out of sample on the weekly ∪ monthly rebalance dates
+   (:func:`etfrot.model.pipeline.cached_stock_factor`; cached on disk by data + settings, so variants
+   and sweeps reuse it). ``stock_model.scores_path`` takes a precomputed panel instead
+   (``etfrot model predict``).
+2. **Index factor** (seed 000 §3.2): index_factor(t) = Σ w_i(s)·f_i(t) / Σ_known w_i(s) over the latest
+   constituent snapshot s ≤ t (:func:`etfrot.factors.aggregate.aggregate_to_index`), NaN below
+   ``index_factor.min_coverage``. Tested weekly and monthly, on all indices and industry/theme only.
+3. **Universe** (seed 000 §3.1, §3.5): A-share indices tracked by a listed ETF on the date
+   (:func:`etfrot.universe.screen.screen_etfs`, overseas excluded), one ETF per index (largest size,
+   then 20-day amount, then fee); the AUM ≥ 1e8 variant sets ``universe.min_aum``.
+4. **Selection** (seed 000 §3.3–3.4, §4): hold as many indices as the top ``selection.quantile`` (10 %)
+   of the universe (or ``selection.n``), picked greedily by MMR, λ·s_i − (1−λ)·max_{j∈S} corr(i, j),
+   s = rank-normalised index factor, corr = Pearson correlation of the indices' daily returns over
+   the trailing ``selection.window`` days (5 years); candidates = the top ``mmr_candidates`` share of the
+   universe. ``selection.method: top_quantile`` / ``top_n`` give the plain versions. Equal weight.
+5. **Backtest** (seed 000 §3.3): the chosen ETFs, weekly, 0.05 % per side (0.1 % round trip), signal at
+   the close of t, trade at the close of t+1; benchmark: CSI 300 total return.
+
+λ is not given in seed 000; the default 0.7 (score-leaning) is a documented choice, swept in the report
+of ``etfrot sweep``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from etfrot.backtest import runner
+from etfrot.config import (BacktestConfig, BenchmarkConfig, SelectionConfig, StrictModel, UniverseConfig, load_config,
+                           register_config)
+from etfrot.errors import ConfigError, DataMissingError
+from etfrot.model.config import EvalConfig, ModelConfig, SplitConfig, WindowConfig
+
+
+class StockModelSection(StrictModel):
+    """How the AGRU stock factor is made (``etfrot.model``) and how it is tested."""
+
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    scores_path: str | None = None  # a precomputed date × stock panel (Parquet/CSV) instead of training
+    cache_dir: str | None = "runs/cache"
+    evaluate: EvalConfig | None = Field(default_factory=lambda: EvalConfig(compare=[]))
+    progress: bool = False
+
+
+class IndexFactorSection(StrictModel):
+    """Stock → index aggregation and the index factor tests (seed 000 §3.2)."""
+
+    min_coverage: float = Field(0.5, ge=0.0, le=1.0)
+    test_freqs: list[Literal["weekly", "monthly"]] = Field(default_factory=lambda: ["weekly", "monthly"])
+    test_universes: list[Literal["all", "industry"]] = Field(default_factory=lambda: ["all", "industry"])
+    quantiles: int = Field(5, ge=2)
+
+
+@register_config("agru_index_rotation")
+class AgruIndexRotationConfig(BacktestConfig):
+    """Seed 000 defaults: every A-share index category, weekly, top 10 % by MMR, CSI 300 total return."""
+
+    strategy: Literal["agru_index_rotation"] = "agru_index_rotation"
+    name: str = "agru_index_rotation"
+    universe: UniverseConfig = Field(default_factory=lambda: UniverseConfig(
+        kind="etf", categories=["broad", "industry_theme", "strategy_style"], min_aum=None, min_listed_months=3))
+    selection: SelectionConfig = Field(default_factory=lambda: SelectionConfig(
+        method="mmr", n=None, quantile=0.1, lam=0.7, window=1250, min_overlap=250))
+    mmr_candidates: float | Literal["all"] = 0.3
+    frequency: Literal["weekly", "monthly"] = "weekly"
+    benchmark: BenchmarkConfig = Field(default_factory=lambda: BenchmarkConfig(kind="total_return", code="000300.SH"))
+    stock_model: StockModelSection = Field(default_factory=StockModelSection)
+    index_factor: IndexFactorSection = Field(default_factory=IndexFactorSection)
+    holdings_weeks: int = Field(12, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.universe.kind != "etf":
+            raise ValueError("universe.kind must be 'etf' (the strategy holds one ETF per selected index)")
+        if isinstance(self.mmr_candidates, float) and not 0 < self.mmr_candidates <= 1:
+            raise ValueError(f"mmr_candidates must be in (0, 1] or 'all', got {self.mmr_candidates}")
+        if "scores" in self.model_fields_set:
+            raise ValueError("scores: this strategy makes its own scores (set stock_model, or stock_model.scores_path "
+                             "for a precomputed panel); leave `scores` out")
+        return self
+
+
+def validate_config(config) -> AgruIndexRotationConfig:
+    """Strategy interface: mapping / path → validated config (ConfigError naming bad keys)."""
+    return config if isinstance(config, AgruIndexRotationConfig) else load_config(config, AgruIndexRotationConfig)
+
+
+# ------------------------------------------------------------------------------------------ steps
+def stock_scores(bundle, cfg: AgruIndexRotationConfig, *, progress=None) -> tuple[pd.DataFrame, pd.DataFrame, dict, object]:
+    """(AGRU stock scores on weekly ∪ monthly dates, training history, {variant: scores}, dataset or None)."""
+    from etfrot.model.pipeline import cached_stock_factor, prediction_dates, variant
+
+    sm = cfg.stock_model
+    if sm.scores_path is not None:
+        from pathlib import Path
+
+        p = Path(sm.scores_path)
+        if not p.is_file():
+            raise ConfigError(f"stock_model.scores_path {sm.scores_path!r} not found; write one with "
+                              "`etfrot model predict MODEL_DIR --bundle B --out FILE`")
+        s = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, index_col=0, parse_dates=True)
+        s.index = pd.DatetimeIndex(s.index, name="date")
+        return s, pd.DataFrame(), {"agru": s}, None
+    dates = prediction_dates(bundle.calendar, "rebalance")
+    step = progress or (lambda _m: None)
+    step("stock model: agru")
+    scores, hist, ds = cached_stock_factor(bundle, sm.model, sm.window, sm.split, dates=dates, cache_dir=sm.cache_dir,
+                                           progress=sm.progress)
+    out, hists = {"agru": scores}, [hist.assign(variant="agru")]
+    for v in (sm.evaluate.compare if sm.evaluate else []):
+        step(f"stock model: {v}")
+        out[v], h, ds = cached_stock_factor(bundle, variant(sm.model, v), sm.window, sm.split, dates=dates,
+                                            cache_dir=sm.cache_dir, dataset=ds, progress=sm.progress)
+        hists.append(h.assign(variant=v))
+    return scores, pd.concat(hists, ignore_index=True), out, ds
+
+
+def index_scores(bundle, stock: pd.DataFrame, cfg: AgruIndexRotationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(index factor, coverage) on the stock scores' dates for every A-share index with weights."""
+    from etfrot.factors.aggregate import aggregate_to_index
+
+    info = bundle.table("index_info")
+    codes = info.loc[info["region"].astype(str) != "overseas", "code"].astype(str).tolist()
+    return aggregate_to_index(stock, bundle, codes, min_coverage=cfg.index_factor.min_coverage)
+
+
+def index_factor_table(bundle, factor: pd.DataFrame, cfg: AgruIndexRotationConfig) -> tuple[pd.DataFrame, dict]:
+    """Seed 000 §3.2 tables: index factor tests per frequency × universe (indices with a listed ETF)."""
+    from etfrot.data.calendar import rebalance_dates
+    from etfrot.evaluation import factor_test
+    from etfrot.universe.screen import index_universe
+
+    f = cfg.index_factor
+    u = cfg.universe
+    have = factor.index[factor.notna().any(axis=1)]
+    prices = bundle.panel("index_bars", "close")
+    rows, results = [], {}
+    for freq in f.test_freqs:
+        dates = rebalance_dates(bundle.calendar, freq, cfg.start, cfg.end)
+        dates = dates[dates.isin(have)]
+        if len(dates) < 3:
+            continue
+        for uni in f.test_universes:
+            cats = ["industry_theme"] if uni == "industry" else list(u.categories)
+            mask = index_universe(bundle, dates, categories=cats, min_aum=u.min_aum,
+                                  min_listed_months=u.min_listed_months).reindex(columns=prices.columns, fill_value=False)
+            r = factor_test(factor.reindex(index=dates, columns=prices.columns), prices, dates, quantiles=f.quantiles,
+                            universe=mask, name=f"{freq}/{uni}")
+            results[(freq, uni)] = r
+            q = r.quantiles.metrics() if r.quantiles is not None else {}
+            rows.append({"frequency": freq, "indices": uni, "ic_mean": r.ic_stats["mean"], "icir": r.ic_stats["icir"],
+                         "ic_win_rate": r.ic_stats["pos_share"], "rank_ic_mean": r.rank_ic_stats["mean"],
+                         "rank_icir": r.rank_ic_stats["icir"], "long_excess_annual": q.get("excess_annual_return", np.nan),
+                         "long_excess_max_drawdown": q.get("excess_max_drawdown", np.nan),
+                         "long_ir": q.get("information_ratio", np.nan), "long_win_rate": q.get("win_rate", np.nan),
+                         "periods": r.ic_stats["n"], "indices_per_date": float(mask.sum(axis=1).mean())})
+    return pd.DataFrame(rows), results
+
+
+def etf_weights(index_w: pd.DataFrame, etf_for_index: pd.DataFrame) -> pd.DataFrame:
+    """Map weights on indices (date × index) to the ETF chosen for each index on that date (date × ETF)."""
+    w = index_w.reindex(index=etf_for_index.index.intersection(index_w.index))
+    e = etf_for_index.reindex(index=w.index, columns=w.columns)
+    W, E = w.to_numpy(float), e.to_numpy(object)
+    d, j = np.nonzero(np.nan_to_num(W) > 0)
+    etf = E[d, j]
+    if (pd.isna(etf)).any():
+        k = int(np.flatnonzero(pd.isna(etf))[0])
+        raise DataMissingError(f"index {w.columns[j[k]]} was selected on {w.index[d[k]]:%Y-%m-%d} but has no ETF then")
+    codes = pd.Index(sorted(set(etf)), name="code")
+    out = np.zeros((len(w), len(codes)))
+    np.add.at(out, (d, codes.get_indexer(etf)), W[d, j])
+    return pd.DataFrame(out, index=w.index, columns=codes)
+
+
+def select_indices(bundle, scores: pd.DataFrame, dates: pd.DatetimeIndex, universe: pd.DataFrame,
+                   cfg: AgruIndexRotationConfig) -> pd.DataFrame:
+    """Index weights (date × index): MMR / top-quantile / top-N of the index factor over the universe."""
+    from etfrot.portfolio import select_weights
+
+    sel = cfg.selection
+    px = bundle.panel("index_bars", "close")
+    rets = (px / px.shift(1) - 1).reindex(columns=scores.columns) if sel.method == "mmr" else None
+    n = sel.n if sel.method != "top_quantile" else None
+    if sel.method == "top_n" and not n:
+        raise ConfigError("selection.method top_n needs selection.n")
+    return select_weights(scores, dates, method=sel.method, n=n, q=sel.quantile, universe=universe, returns=rets,
+                          lam=sel.lam, window=sel.window, min_overlap=sel.min_overlap,
+                          candidates=cfg.mmr_candidates if sel.method == "mmr" else "all")
+
+
+def holdings_table(w_idx: pd.DataFrame, idx_scores: pd.DataFrame, etf_for_index: pd.DataFrame, bundle,
+                   last: int) -> pd.DataFrame:
+    """Seed 000 §4: the holdings of the last ``last`` rebalances — index, name, ETF, weight, factor, rank."""
+    w = w_idx.iloc[-last:]
+    d, j = np.nonzero(w.to_numpy() > 0)
+    dates, idx = w.index[d], w.columns[j]
+    names = bundle.info("index")["name"]
+    etf_names = bundle.info("etf")["name"]
+    s = idx_scores.reindex(index=w.index, columns=w.columns)
+    rank = s.rank(axis=1, ascending=False, method="min")
+    etf = etf_for_index.reindex(index=w.index, columns=w.columns).to_numpy(object)[d, j]
+    out = pd.DataFrame({"date": dates, "index": idx, "index_name": names.reindex(idx).to_numpy(),
+                        "etf": etf, "etf_name": etf_names.reindex(pd.Index(etf)).to_numpy(),
+                        "weight": w.to_numpy()[d, j], "index_factor": s.to_numpy()[d, j], "rank": rank.to_numpy()[d, j]})
+    return out.sort_values(["date", "rank"], ascending=[False, True]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------ run
+def run(bundle, config, out_dir=None, *, progress=None):
+    """Strategy interface: ``(Result, sections)``; with ``out_dir`` writes report.html, tables, manifest, result.
+
+    Sections: backtest summary / NAV / per-year excess / holdings, weekly holdings with index and ETF
+    names, index factor tests (weekly, monthly × all, industry), the stock model's out-of-sample IC and
+    (``stock_model.evaluate``) its stock factor tests per pool, all labelled SYNTHETIC on synthetic data.
+    """
+    from etfrot.backtest.engine import run_backtest
+    from etfrot.data.calendar import rebalance_dates
+    from etfrot.report import charts
+    from etfrot.report.html import Section
+    from etfrot.report.sections import backtest_sections
+    from etfrot.universe.screen import screen_etfs
+
+    cfg = validate_config(config)
+    step = progress or (lambda _m: None)
+    syn = bundle.is_synthetic
+    lab = "SYNTHETIC DATA. " if syn else ""
+
+    stock, hist, variants, ds = stock_scores(bundle, cfg, progress=step)
+    step("index factor")
+    idx_f, cov = index_scores(bundle, stock, cfg)
+    have = idx_f.index[idx_f.notna().any(axis=1)]
+    if len(have) == 0:
+        raise DataMissingError("no index has a factor value (constituent weights do not cover the scored stocks); "
+                               "check index_weights or lower index_factor.min_coverage")
+    dates = rebalance_dates(bundle.calendar, cfg.frequency, cfg.start, cfg.end)
+    dates = dates[(dates >= have[0]) & dates.isin(idx_f.index)]
+    if len(dates) < 2:
+        raise DataMissingError(f"fewer than 2 {cfg.frequency} rebalance dates carry index scores "
+                               f"({have[0]:%Y-%m-%d} → {have[-1]:%Y-%m-%d}); lengthen the test period")
+    step("universe and selection")
+    u = cfg.universe
+    scr = screen_etfs(bundle, dates, categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
+                      min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=u.one_per_index)
+    uni = scr.index_universe.reindex(columns=idx_f.columns, fill_value=False)
+    scores = idx_f.reindex(index=dates).where(uni.reindex(dates).to_numpy())
+    w_idx = select_indices(bundle, scores, dates, uni, cfg)
+    held = w_idx.to_numpy().sum(axis=1) > 0
+    if not held.any():
+        raise DataMissingError("no index was selected on any date; check the universe rules and index weights")
+    w_idx = w_idx.iloc[int(np.argmax(held)):]
+    w_etf = etf_weights(w_idx, scr.etf_for_index)
+    step("backtest")
+    inst = runner.instruments(bundle, "etf")
+    bench = runner.benchmark_for(bundle, cfg, inst, scr.kept.reindex(columns=inst.prices.columns, fill_value=False))
+    etf_scores = _etf_scores(scores, scr.etf_for_index)
+    res = run_backtest(w_etf, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
+                       execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
+                       tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
+                       benchmark_name=None if bench is None else str(bench.name), scores=etf_scores, names=inst.names,
+                       end=cfg.end)
+
+    step("report")
+    sel = cfg.selection
+    how = (f"MMR (λ = {sel.lam:g}, {sel.window}-day correlations, candidates: "
+           f"{'all' if cfg.mmr_candidates == 'all' else f'top {cfg.mmr_candidates:.0%}'})" if sel.method == "mmr"
+           else sel.method.replace("_", " "))
+    size = f"top {sel.quantile:.0%} of the universe" if not sel.n else f"{sel.n}"
+    describe = (f"{lab}Seed 000: AGRU stock factor aggregated to indices by constituent weight; {size} indices by {how}, "
+                f"equal weight, one ETF per index, {cfg.frequency}; universe: {', '.join(u.categories)} indices with a "
+                f"listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "") + ".")
+    sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn,
+                                 last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
+                                 block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
+                                 describe=describe)
+    hold = holdings_table(w_idx, scores, scr.etf_for_index, bundle, cfg.holdings_weeks)
+    n_held = (w_idx > 0).sum(axis=1)
+    sections.append(Section(f"Holdings of the last {cfg.holdings_weeks} rebalances (seed 000 §4)",
+                            f"{lab}Index, its ETF, weight, index factor and its rank in the universe; "
+                            f"{int(n_held.median())} indices held at the median date ({int(n_held.min())}–{int(n_held.max())}).",
+                            tables={"holdings": hold.set_index("date")}))
+    itab, ires = index_factor_table(bundle, idx_f, cfg)
+    figs = []
+    for (freq, uni_name), r in ires.items():
+        if r.quantiles is not None and freq == cfg.frequency and uni_name == "all":
+            q = r.quantiles
+            figs.append(charts.quantile_nav_chart(q.nav[[f"Q{g}" for g in range(1, q.quantiles + 1)]]
+                                                  .div(q.nav["universe"], axis=0), q.nav["long_short"],
+                                                  title=f"Index factor: quantile NAV / universe, {freq}", synthetic=syn))
+            figs.append(charts.ic_chart(r.rank_ic.dropna(), title=f"Index factor Rank IC, {freq}", synthetic=syn))
+    cov_on = cov.reindex(dates).where(uni.reindex(dates).to_numpy())
+    sections.append(Section("Index factor tests (seed 000 §3.2)",
+                            f"{lab}Index factor = constituent-weighted mean of the AGRU stock scores (latest weight "
+                            f"snapshot, coverage ≥ {cfg.index_factor.min_coverage:.0%}; median coverage over the "
+                            f"universe {float(np.nanmedian(cov_on.to_numpy())):.0%}). IC against the return to the next "
+                            f"rebalance; {cfg.index_factor.quantiles} groups; long = top group vs the universe's equal "
+                            "weight; universe = indices tracked by a listed ETF (all categories, or industry/theme only).",
+                            tables={"index factor tests": itab.set_index(["frequency", "indices"]) if len(itab) else itab},
+                            figures=figs))
+    sections.extend(_model_sections(bundle, cfg, variants, hist, ds, lab, syn))
+    if out_dir is not None:
+        runner.write_run(out_dir, res, sections, cfg, bundle)
+    return res, sections
+
+
+def _etf_scores(index_scores: pd.DataFrame, etf_for_index: pd.DataFrame) -> pd.DataFrame:
+    """ETF-level scores for the holdings table: each chosen ETF carries its index's factor value."""
+    e = etf_for_index.reindex(index=index_scores.index, columns=index_scores.columns).to_numpy(object)
+    d, j = np.nonzero(pd.notna(e) & np.isfinite(index_scores.to_numpy(float)))
+    codes = pd.Index(sorted(set(e[d, j])), name="code")
+    out = np.full((len(index_scores), len(codes)), np.nan)
+    out[d, codes.get_indexer(e[d, j])] = index_scores.to_numpy(float)[d, j]
+    return pd.DataFrame(out, index=index_scores.index, columns=codes)
+
+
+def _model_sections(bundle, cfg, variants: dict, hist: pd.DataFrame, ds, lab: str, syn: bool) -> list:
+    from etfrot.model.pipeline import test_ic_table
+    from etfrot.report import charts
+    from etfrot.report.html import Section
+
+    sm = cfg.stock_model
+    m = sm.model
+    secs = []
+    text = (f"{lab}AGRU (seed 000 §2): GRU({m.hidden_size}×{m.num_layers}) over {sm.window.lookback}-day windows of "
+            f"adjusted OHLC, volume, VWAP; label = {sm.window.horizon}-day forward return z-scored per date; loss "
+            f"weights {m.extreme_weight:g}/{m.base_weight:g} (top/bottom decile vs the rest); split: {sm.split.scheme}"
+            + (f" ({sm.split.retrain} retraining)" if sm.split.scheme == "walk_forward" else "")
+            + f"; {m.seeds if isinstance(m.seeds, int) else len(m.seeds)} seed(s) averaged. Scores are out of sample.")
+    tables = {}
+    if ds is not None:
+        tables["test IC of the stock scores"] = test_ic_table(variants, ds)
+    figs = []
+    if len(hist) and "valid_rank_ic" in hist:
+        key = ["variant", "epoch"] if "variant" in hist else ["epoch"]
+        curves = hist.groupby(key)["valid_rank_ic"].mean()
+        curves = curves.unstack("variant") if "variant" in hist else curves.to_frame("agru")
+        figs.append(charts.lines_chart(curves, title="Validation Rank IC per epoch (mean over folds, seeds)", synthetic=syn))
+    if sm.evaluate is not None:
+        from etfrot.model.evaluate import stock_factor_table
+
+        e = sm.evaluate
+        try:
+            table, _, notes = stock_factor_table(bundle, variants, pools=e.pools, freq=e.freq, quantiles=e.quantiles,
+                                                 start=cfg.start, end=cfg.end)
+            tables["stock factor tests per pool"] = table.set_index(["model", "pool"])
+            text += (f" Stock factor tests: {e.freq}, {e.quantiles} groups per pool, excluding suspended / ST / "
+                     "limit stocks. " + " ".join(notes))
+        except DataMissingError as err:
+            text += f" Stock factor tests skipped: {err}"
+    secs.append(Section("AGRU stock factor (seed 000 §2)", text, tables=tables, figures=figs))
+    return secs

@@ -1,0 +1,125 @@
+"""agru_index_rotation: config validation, index → ETF weight mapping, an end-to-end run on the small
+synthetic market, point-in-time use of the scores, shipped configs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etfrot.errors import ConfigError
+from etfrot.strategies import agru_index_rotation as agru
+from etfrot.strategies import get_strategy, load_config
+
+TINY_MODEL = {"hidden_size": 4, "num_layers": 1, "seeds": 1, "epochs": 1, "train_date_stride": 20,
+              "valid_date_stride": 10, "device": "cpu", "num_threads": 1}
+
+
+def tiny(**over):
+    cfg = {"strategy": "agru_index_rotation", "name": "tiny",
+           "stock_model": {"model": TINY_MODEL, "cache_dir": None, "evaluate": None,
+                           "split": {"scheme": "fixed", "train_end": "2014-06-30", "valid_end": "2014-12-31"}},
+           "selection": {"method": "mmr", "quantile": 0.1, "lam": 0.7, "window": 500, "min_overlap": 120},
+           "report": {"bootstrap": 50}}
+    for k, v in over.items():
+        cfg[k] = v
+    return cfg
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="unknown key 'stock_model.model.hidden'"):
+        agru.validate_config(tiny(stock_model={"model": {"hidden": 3}}))
+    with pytest.raises(ConfigError, match="makes its own scores"):
+        agru.validate_config(tiny(scores={"source": "random"}))
+    with pytest.raises(ConfigError, match="kind must be 'etf'"):
+        agru.validate_config(tiny(universe={"kind": "index"}))
+    with pytest.raises(ConfigError, match="mmr_candidates"):
+        agru.validate_config(tiny(mmr_candidates=1.5))
+    c = agru.validate_config({"strategy": "agru_index_rotation"})
+    assert c.frequency == "weekly" and c.selection.method == "mmr" and c.selection.quantile == 0.1
+    assert c.costs.fee_per_side == 0.0005 and c.benchmark.kind == "total_return" and c.benchmark.code == "000300.SH"
+    assert c.stock_model.model.seeds == 5 and c.stock_model.model.extreme_weight == 2.0
+
+
+@pytest.mark.parametrize("name", ["agru_index_rotation", "agru_index_rotation_demo", "agru_index_rotation_monthly",
+                                  "agru_index_rotation_n5", "agru_index_rotation_n10", "agru_index_rotation_n15",
+                                  "agru_index_rotation_aum", "agru_index_rotation_industry"])
+def test_shipped_configs_validate(name):
+    c = agru.validate_config(load_config(name))
+    if name.endswith(("n5", "n10", "n15")):
+        assert c.selection.n == int(name.rsplit("n", 1)[1])
+    if name.endswith("monthly"):
+        assert c.frequency == "monthly"
+    if name.endswith("aum"):
+        assert c.universe.min_aum == 1e8
+    if name.endswith("industry"):
+        assert c.universe.categories == ["industry_theme"]
+    if not name.endswith("demo"):  # variants share the main config's stock model, so they share its cache
+        main = agru.validate_config(load_config("agru_index_rotation")).stock_model
+        assert (c.stock_model.model, c.stock_model.window, c.stock_model.split) == (main.model, main.window, main.split)
+
+
+def test_etf_weights_map_each_index_to_its_etf():
+    d = pd.DatetimeIndex(["2020-01-03", "2020-01-10"])
+    w = pd.DataFrame({"I1": [0.5, 0.0], "I2": [0.5, 0.5], "I3": [0.0, 0.5]}, index=d)
+    e = pd.DataFrame({"I1": ["E1", "E1"], "I2": ["E2", "E9"], "I3": [None, "E3"]}, index=d)
+    out = agru.etf_weights(w, e)
+    assert list(out.columns) == ["E1", "E2", "E3", "E9"]
+    np.testing.assert_allclose(out.to_numpy(), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
+    e.loc[d[1], "I3"] = None
+    with pytest.raises(Exception, match="I3"):
+        agru.etf_weights(w, e)
+
+
+def _oracle_scores(bundle) -> pd.DataFrame:
+    """A stock score panel to drive the strategy without training (file source)."""
+    px = bundle.panel("stock_bars", "close", adjusted=True)
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.normal(size=px.shape), index=px.index, columns=px.columns).loc["2015-01-01":]
+
+
+def test_future_scores_do_not_change_past_weights(small_bundle, tmp_path):
+    s = _oracle_scores(small_bundle)
+    p1, p2 = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    s.to_parquet(p1)
+    cut = pd.Timestamp("2016-01-01")
+    s2 = s.copy()
+    s2.loc[cut:] = -s2.loc[cut:]  # rewrite the future
+    s2.to_parquet(p2)
+    runs = []
+    for p in (p1, p2):
+        cfg = tiny(stock_model={"scores_path": str(p), "evaluate": None})
+        res, _ = agru.run(small_bundle, cfg)
+        runs.append(res)
+    t1, t2 = (r.targets for r in runs)  # target weights per signal date
+    cols = t1.columns.union(t2.columns)
+    t1, t2 = t1.reindex(columns=cols, fill_value=0.0), t2.reindex(columns=cols, fill_value=0.0)
+    assert t1.index.equals(t2.index) and (t1.index < cut).sum() > 20
+    pd.testing.assert_frame_equal(t1[t1.index < cut], t2[t2.index < cut])
+    assert not t1[t1.index >= cut].equals(t2[t2.index >= cut])  # the rewritten future does matter
+
+
+@pytest.mark.slow
+def test_end_to_end_on_small_synthetic_market(small_bundle, tmp_path):
+    cfg = tiny()
+    cfg["stock_model"]["evaluate"] = {"pools": ["all", "csi300"], "freq": "monthly", "quantiles": 5, "compare": []}
+    res, sections = get_strategy("agru_index_rotation").run(small_bundle, cfg, tmp_path / "run")
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "SYNTHETIC" in html and "Index factor tests" in html and "AGRU stock factor" in html
+    titles = [s.title for s in sections]
+    assert any("Holdings of the last" in t for t in titles)
+    w = res.targets
+    assert w.index[0] >= pd.Timestamp("2015-01-01")  # only out-of-sample scores are traded
+    # one ETF per selected index, about 10 % of the universe, equal weight
+    scr_info = small_bundle.info("etf")["tracked_index"]
+    for d in w.index[::10]:
+        held = w.loc[d][w.loc[d] > 1e-9]
+        if len(held):
+            assert scr_info.reindex(held.index).is_unique
+    tables = {k: v for s in sections for k, v in s.tables.items()}
+    itab = tables["index factor tests"]
+    assert set(itab.index.get_level_values(0)) == {"weekly", "monthly"}
+    assert set(itab.index.get_level_values(1)) == {"all", "industry"}
+    assert (itab.loc[(slice(None), "industry"), "indices_per_date"].to_numpy()
+            < itab.loc[(slice(None), "all"), "indices_per_date"].to_numpy()).all()
+    assert "test IC of the stock scores" in tables and "stock factor tests per pool" in tables
+    m = res.metrics(n_boot=50)
+    assert np.isfinite(m["annual_excess"]) and m["benchmark_cumulative_return"] != 0
