@@ -59,6 +59,10 @@ def test_no_structure_gap_picks_one():
 def test_selection_rules_on_known_curves():
     tab = pd.DataFrame({"gap": [0.1, 0.5, 0.55, 0.56], "gap_s": [0.05, 0.1, 0.1, 0.1]}, index=[1, 2, 3, 4])
     assert gap_choice(tab) == 2  # 0.5 ≥ 0.55 − 0.1
+    assert gap_choice(tab, "max") == 4
+    assert gap_choice(tab, "global_se") == 2  # 0.5 ≥ 0.56 − 0.1
+    flat_start = pd.DataFrame({"gap": [0.93, 0.925, 1.0, 1.1, 1.29, 1.28], "gap_s": [0.003] * 6}, index=range(1, 7))
+    assert gap_choice(flat_start) == 1 and gap_choice(flat_start, "global_se") == 5
     assert elbow_choice([1, 2, 3, 4, 5, 6], [100, 40, 30, 25, 22, 20]) == 2
 
 

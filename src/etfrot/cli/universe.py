@@ -145,6 +145,7 @@ def cluster(
     k: int = typer.Option(None, "--k", help="Use this K instead of the recommended one."),
     refs: int = typer.Option(10, help="Reference data sets for the gap statistic."),
     reference: str = typer.Option("pca", help="Gap reference box: pca | box."),
+    gap_rule: str = typer.Option("1se", "--gap-rule", help="Gap choice: 1se (Tibshirani) | global_se | max."),
     n_init: int = typer.Option(10, "--n-init", help="K-means restarts."),
     seed: int = typer.Option(0, help="Random seed (K-means, gap references)."),
     linkage: str = typer.Option("ward", help="Hierarchical linkage: ward | average | complete | single."),
@@ -171,7 +172,7 @@ def cluster(
     with console.status("clustering (K-means scan with gap statistic)…"):
         res = cluster_etfs(b, t, window=window, ks=range(k_min, k_max + 1), k=k, n_init=n_init, refs=refs,
                            reference=reference, seed=seed, linkage=linkage, representative=representative,
-                           per_cluster=per_cluster, standardize=not raw, screen_kwargs=kw)
+                           per_cluster=per_cluster, standardize=not raw, screen_kwargs=kw, gap_rule=gap_rule)
     st = res.scan.table
     kt = Table("K", "WSS", "silhouette", "gap", "s_k", title=f"Choosing K on {res.date:%Y-%m-%d}{_tag(b)}")
     for kk, row in st.iterrows():
@@ -200,7 +201,7 @@ def cluster(
     secs = [
         Section("Choosing K", text=f"K-means (n_init={n_init}, seed={seed}) on {window}-day "
                                   f"{'raw' if raw else 'z-scored'} daily index returns; gap statistic with {refs} "
-                                  f"{reference} references and the 1-SE rule. " + " ".join(res.scan.notes),
+                                  f"{reference} references and the '{gap_rule}' rule. " + " ".join(res.scan.notes),
                 tables={"k_scan": st, "choices": _choices(res)}, figures=[plot_k_scan(res.scan, b.label)]),
         Section("ETF clusters (seed 001 table 1)", tables={"table_1": res.table, "representatives": res.reps}),
         Section("Hierarchical clustering", text=f"{linkage} linkage, Euclidean distance, cut into K={res.k}.",
@@ -215,7 +216,7 @@ def cluster(
     path = write_report(_out(out, "cluster", res.date), title=f"ETF clustering {res.date:%Y-%m-%d}",
                         synthetic=b.is_synthetic, data_label=b.label, sections=secs,
                         config={"date": f"{res.date:%Y-%m-%d}", "window": window, "k_range": [k_min, k_max], "k": res.k,
-                                "refs": refs, "reference": reference, "n_init": n_init, "seed": seed, "linkage": linkage,
+                                "refs": refs, "reference": reference, "gap_rule": gap_rule, "n_init": n_init, "seed": seed, "linkage": linkage,
                                 "representative": representative, "standardize": not raw, **kw},
                         manifest={"data_hash": b.content_hash, "seeds": [seed]})
     console.print(f"report: {path}")

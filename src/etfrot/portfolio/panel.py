@@ -94,7 +94,7 @@ def select_weights(
     if method == "top_n" and not n:
         raise ConfigError("method 'top_n' needs n (number of holdings)")
     dates = pd.DatetimeIndex(scores.index if dates is None else dates, name="date")
-    codes = pd.Index(scores.columns)
+    codes = pd.Index(scores.columns, dtype=object)
     S = scores.to_numpy(dtype=float, na_value=np.nan)
     spos = _asof(scores, dates, "scores")
     upos = _asof(universe, dates, "universe") if universe is not None else None

@@ -18,13 +18,12 @@ from etfrot.errors import ConfigError, DataMissingError
 def _clean(scores: pd.Series, universe=None) -> pd.Series:
     if not isinstance(scores, pd.Series):
         raise ConfigError(f"scores must be a pandas Series over codes, got {type(scores).__name__}")
-    s = scores.astype(float)
+    s = pd.Series(scores.to_numpy(dtype=float, na_value=np.nan), index=pd.Index(scores.index, dtype=object))
     if universe is not None:
-        u = pd.Series(universe) if not isinstance(universe, pd.Series) else universe
-        if u.dtype == bool:
-            s = s[u.reindex(s.index, fill_value=False).to_numpy()]
+        if isinstance(universe, pd.Series) and universe.dtype == bool:
+            s = s[universe.reindex(s.index, fill_value=False).to_numpy(dtype=bool)]
         else:
-            s = s[s.index.isin(pd.Index(universe))]
+            s = s[pd.Index(universe, dtype=object).get_indexer(s.index) >= 0]
     if s.index.has_duplicates:
         raise ConfigError(f"scores have duplicate codes {list(s.index[s.index.duplicated()][:5])}")
     return s[np.isfinite(s.to_numpy())]
@@ -123,7 +122,7 @@ def mmr_select(
     elif isinstance(candidates, float):
         cand = top_quantile(s_all, candidates)
     else:
-        cand = ranked(s_all[s_all.index.isin(pd.Index(candidates))])
+        cand = ranked(s_all[pd.Index(candidates, dtype=object).get_indexer(s_all.index) >= 0])
     s = s_all.reindex(cand)
     if normalize:
         s = rank_normalize(s)
@@ -134,11 +133,13 @@ def mmr_select(
         raise ConfigError(f"MMR needs n >= 1 picks, got {n}")
 
     if isinstance(corr, pd.DataFrame):
-        missing = cand[~cand.isin(corr.index) | ~cand.isin(corr.columns)]
+        ri = pd.Index(corr.index, dtype=object).get_indexer(cand)
+        ci = pd.Index(corr.columns, dtype=object).get_indexer(cand)
+        missing = cand[(ri < 0) | (ci < 0)]
         if len(missing):
             raise DataMissingError(f"correlation matrix lacks candidates {list(missing[:5])} ({len(missing)} codes); "
                                    "compute it over every candidate.")
-        c = corr.reindex(index=cand, columns=cand).to_numpy(dtype=float)
+        c = corr.to_numpy(dtype=float)[np.ix_(ri, ci)]
     else:
         c = np.asarray(corr, dtype=float)
         if c.shape != (m, m):

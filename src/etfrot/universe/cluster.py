@@ -87,6 +87,8 @@ def _threads(threads: int | None):
     oversubscribed pool (sklearn K-means, measured on 2 shared cores); ``None`` leaves them alone."""
     from contextlib import nullcontext
 
+    import sklearn.cluster  # noqa: F401  (load its OpenMP runtime first: threadpoolctl only limits loaded libraries)
+    import sklearn.metrics  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     return nullcontext() if threads is None else threadpool_limits(limits=threads)
@@ -124,13 +126,29 @@ def _gap(X, ks, refs, reference, n_init, ref_n_init, seed, wss) -> pd.DataFrame:
                          "ref_log_wss": ref_logw.mean(axis=0)}, index=pd.Index(ks, name="k"))
 
 
-def gap_choice(table: pd.DataFrame) -> int:
-    """Smallest k with Gap(k) ≥ Gap(k+1) − s_{k+1} (Tibshirani's 1-SE rule); the argmax if none."""
+GAP_RULES = ("1se", "global_se", "max")
+
+
+def gap_choice(table: pd.DataFrame, rule: str = "1se") -> int:
+    """K from the gap curve (Tibshirani, Walther & Hastie 2001; names as in R ``cluster::clusGap``):
+
+    * "1se" (Tib2001SEmax, default): smallest k with Gap(k) ≥ Gap(k+1) − s_{k+1} (argmax if none);
+    * "global_se" (globalSEmax, Dudoit & Fridlyand 2002): smallest k with Gap(k) ≥ Gap(k*) − s_{k*},
+      k* the global maximum — robust to a flat start of the curve (one strong common factor);
+    * "max": the global maximum k*.
+    """
+    if rule not in GAP_RULES:
+        raise ConfigError(f"unknown gap rule {rule!r}; use one of {list(GAP_RULES)}")
     ks, g, s = table.index.to_numpy(), table["gap"].to_numpy(), table["gap_s"].to_numpy()
+    j = int(np.nanargmax(g))
+    if rule == "max":
+        return int(ks[j])
+    if rule == "global_se":
+        return int(ks[int(np.flatnonzero(g >= g[j] - s[j])[0])])
     for i in range(len(ks) - 1):
         if ks[i + 1] == ks[i] + 1 and g[i] >= g[i + 1] - s[i + 1]:
             return int(ks[i])
-    return int(ks[int(np.nanargmax(g))])
+    return int(ks[j])
 
 
 def elbow_choice(ks, wss) -> int:
@@ -164,7 +182,8 @@ class KScan:
 
 
 def scan_k(X: pd.DataFrame | np.ndarray, ks=range(1, 16), *, n_init: int = 10, seed: int = 0, refs: int = 10,
-           reference: str = "pca", ref_n_init: int | None = None, threads: int | None = 1, min_k: int = 1) -> KScan:
+           reference: str = "pca", ref_n_init: int | None = None, threads: int | None = 1, min_k: int = 1,
+           gap_rule: str = "1se") -> KScan:
     """K-means for each K in ``ks`` with WSS, silhouette and gap statistic; recommended K.
 
     The recommendation: the gap statistic's K if at least one other criterion (elbow, best
@@ -172,13 +191,16 @@ def scan_k(X: pd.DataFrame | np.ndarray, ks=range(1, 16), *, n_init: int = 10, s
     Seed 001 §2.1 weighs all three ("综合考量了间隔统计量、轮廓系数和肘部算法").
     ``threads``: OpenMP/BLAS threads for K-means (1 is fastest at this size; None = library default).
     ``min_k``: the criteria choose among K ≥ min_k (2 when a partition is wanted even where the gap
-    rule over all K would say "one cluster"; that case is noted in ``notes``).
+    rule over all K would say "one cluster"; that case is noted in ``notes``). ``gap_rule``: "1se"
+    (Tibshirani's standard-error rule, default) or "max" (see :func:`gap_choice`).
     """
+    if gap_rule not in GAP_RULES:
+        raise ConfigError(f"unknown gap rule {gap_rule!r}; use one of {list(GAP_RULES)}")
     with _threads(threads):
-        return _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k)
+        return _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k, gap_rule)
 
 
-def _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k) -> KScan:
+def _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k, gap_rule) -> KScan:
     from sklearn.metrics import silhouette_score
 
     codes = pd.Index(X.index) if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
@@ -201,11 +223,11 @@ def _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k) -> KScan:
     sub = table[table.index >= min_k]
     if len(sub) < 2:
         raise ConfigError(f"need at least two K values ≥ min_k={min_k} in {ks}")
-    choices = {"gap": gap_choice(sub), "elbow": elbow_choice(sub.index, sub["wss"])}
+    choices = {"gap": gap_choice(sub, gap_rule), "elbow": elbow_choice(sub.index, sub["wss"])}
     if sub["silhouette"].notna().any():
         choices["silhouette"] = int(sub["silhouette"].idxmax())
     notes = []
-    if min_k > 1 and table.index[0] < min_k and (g_all := gap_choice(table)) < min_k:
+    if min_k > 1 and table.index[0] < min_k and (g_all := gap_choice(table, gap_rule)) < min_k:
         notes.append(f"the gap statistic's 1-SE rule over all K picks K={g_all}: no clear cluster structure; "
                      f"choosing among K ≥ {min_k}")
     others = [v for key, v in choices.items() if key != "gap"]
@@ -214,7 +236,8 @@ def _scan(X, ks, n_init, seed, refs, reference, ref_n_init, min_k) -> KScan:
     else:
         k = others[0]
     return KScan(table, choices, k, labels, codes,
-                 dict(n_init=n_init, seed=seed, refs=refs, reference=reference, ks=ks, min_k=min_k), notes)
+                 dict(n_init=n_init, seed=seed, refs=refs, reference=reference, ks=ks, min_k=min_k,
+                      gap_rule=gap_rule), notes)
 
 
 @dataclass
@@ -367,7 +390,7 @@ def cluster_etfs(bundle, date, *, window: int = 250, ks=range(1, 16), k: int | N
                  refs: int = 10, reference: str = "pca", seed: int = 0, linkage: str = "ward",
                  representative: str = "centroid", per_cluster: int = 1, standardize: bool = True,
                  min_coverage: float = 0.8, top_industries_n: int = 2, screen_kwargs: dict | None = None,
-                 threads: int | None = 1, min_k: int = 2) -> PoolClusters:
+                 threads: int | None = 1, min_k: int = 2, gap_rule: str = "1se") -> PoolClusters:
     """Seed 001 §2: screen the ETFs on ``date`` (:func:`etfrot.universe.screen.screen_etfs`), cluster
     their tracked indices' daily returns over the last ``window`` days (K-means scan → K, hierarchical
     cut into the same K), pick representatives (``representative``: "centroid", "aum" or "amount") and
@@ -397,7 +420,8 @@ def cluster_etfs(bundle, date, *, window: int = 250, ks=range(1, 16), k: int | N
         rets.loc[:, no_bars] = er.loc[:, no_bars].to_numpy()
     X, dropped = return_matrix(rets, end=t, window=window, min_coverage=min_coverage, standardize=standardize)
     ks = [kk for kk in ks if kk <= len(X) - 1]
-    scan = scan_k(X, ks, n_init=n_init, seed=seed, refs=refs, reference=reference, threads=threads, min_k=min_k)
+    scan = scan_k(X, ks, n_init=n_init, seed=seed, refs=refs, reference=reference, threads=threads, min_k=min_k,
+                  gap_rule=gap_rule)
     kk = int(k or scan.k)
     if kk not in scan.labels:
         with _threads(threads):
