@@ -149,3 +149,25 @@ def test_index_universe_and_industry_mapping_on_synthetic(small_bundle):
     names = info.loc[m["index"], "name"].to_numpy()
     for name, top_ind, share in zip(names, m["industry_1"], m["share_1"]):
         assert top_ind in name and share > 0.9
+
+
+@pytest.mark.realdata
+def test_screen_on_real_etfs(real_data, tmp_path):
+    """Real ETFs (no historical AUM ⇒ liquidity proxy): of the three CSI 300 ETFs the most traded,
+    510300.SH (华泰柏瑞, the largest CSI 300 ETF), is kept; the Hang Seng ETF is overseas."""
+    from etfrot.data.real import build_real
+
+    build_real(real_data, tmp_path / "real", etfs=["510300.SH", "510330.SH", "159919.SZ", "159920.SZ", "512880.SH"],
+               stocks=["600519.SH"])
+    from etfrot.data import Bundle
+    from etfrot.universe import screen_etfs
+
+    b = Bundle.open(tmp_path / "real")
+    d = pd.Timestamp("2022-12-30")
+    r = screen_etfs(b, [d])
+    kept = r.at(d).set_index("index")
+    assert kept.loc["000300.SH", "etf"] == "510300.SH"
+    assert set(kept["etf"]) == {"510300.SH", "512880.SH"}
+    why = r.removed_at(d).set_index("etf")["removed_by"].to_dict()
+    assert why == {"510330.SH": "duplicate", "159919.SZ": "duplicate", "159920.SZ": "overseas"}
+    assert (r.table["aum_source"] == "proxy").all()
