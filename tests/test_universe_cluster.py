@@ -119,3 +119,21 @@ def test_industry_shares_point_in_time():
     assert top.loc["A", "industry_1"] == "银行" and top.loc["A", "top_industries"] == f"银行 {0.5 / 0.8:.0%}; 煤炭 {0.3 / 0.8:.0%}"
     t2 = industry_to_etfs(sh.rename(index={"A": "etfA", "B": "etfB"}), min_share=0.3)
     assert t2.loc["煤炭", "n_etfs"] == 2 and t2.loc["银行", "etfs"].startswith("etfA")
+
+
+def test_industry_shares_equal_the_bundle_helpers(small_bundle):
+    """The vectorised mapping equals index_weights_panel + industry_panel, index by index."""
+    from etfrot.universe.industry import industry_shares
+
+    b = small_bundle
+    t = b.calendar[-30]
+    codes = list(pd.unique(b.table("index_weights")["index_code"]))
+    sh = industry_shares(b, codes, t)
+    ind = b.industry_panel([t]).iloc[0]
+    for code in codes:
+        w = b.index_weights_panel(code, [t]).iloc[0].dropna()
+        w = w[w > 0]
+        ref = w.groupby(ind.reindex(w.index).to_numpy()).sum()
+        ref = ref / ref.sum()
+        np.testing.assert_allclose(sh.loc[code, ref.index].to_numpy(dtype=float), ref.to_numpy(), atol=1e-12)
+        assert sh.loc[code].drop(["coverage", *ref.index]).fillna(0).eq(0).all()
