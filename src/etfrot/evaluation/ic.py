@@ -43,13 +43,15 @@ def forward_returns(prices: pd.DataFrame, dates, horizon: int | None = None, *, 
     else:
         end = entry + int(horizon)
     px = prices.to_numpy(float)
-    pf = prices.ffill().to_numpy(float)
     T = len(cal)
     ok = (entry < T) & (end >= 0) & (end < T) & (end > entry)
     out = np.full((len(dates), px.shape[1]), np.nan)
     e, z = entry[ok], end[ok]
+    px_end = px[z]
+    if np.isnan(px_end).any():  # carry closes forward only when an end day lacks one
+        px_end = prices.ffill().to_numpy(float)[z]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out[ok] = pf[z] / px[e] - 1
+        out[ok] = px_end / px[e] - 1
     return pd.DataFrame(out, index=pd.DatetimeIndex(dates, name="date"), columns=prices.columns)
 
 
@@ -116,7 +118,7 @@ def row_corr(a: np.ndarray, b: np.ndarray, method: str = "pearson", min_obs: int
         raise ValidationError("ic", None, f"factor and returns have different shapes {a.shape} vs {b.shape}",
                               fix="align both panels to the same dates and codes")
     rows = a.shape[0]
-    block = max(1, 2_000_000 // max(a.shape[1], 1)) if a.ndim == 2 else rows
+    block = max(1, 200_000 // max(a.shape[1], 1)) if a.ndim == 2 else rows  # ~1.6 MB blocks: cache-sized
     if a.ndim == 2 and rows > block:
         import os
         from concurrent.futures import ThreadPoolExecutor
