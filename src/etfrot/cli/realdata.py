@@ -72,18 +72,27 @@ def fetch_cmd(
     Needs the optional libraries: pip install etfrot[data]. Several sources can be fetched into the
     same --out; the bundle is assembled from everything downloaded so far.
     """
-    from etfrot.data.sources import fetch_source
+    from etfrot.data.sources import assemble_bundle, fetch_source
     from etfrot.data.sources._fetch import redact
+    from etfrot.errors import SourceError
     from rich.markup import escape
 
-    summary, bundle = fetch_source(source, out, kinds=_codes(kinds), etfs=_codes(etfs), stocks=_codes(stocks),
-                                   start=start, end=end, per_minute=per_minute, retries=retries,
-                                   etf_index_map=etf_index_map, echo=lambda m: console.print(redact(m), markup=False),
-                                   build=not no_build)
+    echo = lambda m: console.print(redact(m), markup=False)  # noqa: E731
+    summary, _ = fetch_source(source, out, kinds=_codes(kinds), etfs=_codes(etfs), stocks=_codes(stocks),
+                              start=start, end=end, per_minute=per_minute, retries=retries, echo=echo, build=False)
     console.print(f"{source}: {len(summary.fetched)} downloads ({summary.rows:,} new rows), "
                   f"{len(summary.skipped)} already up to date, {len(summary.failed)} failed")
     for kind, key, msg in summary.failed[:20]:
         console.print(f"  [red]failed[/] {kind} {key}: {escape(redact(msg))}")
+    if len(summary.failed) > 20:
+        console.print(f"  … and {len(summary.failed) - 20} more (see {out / 'raw' / source / 'fetch.log'}); rerun to retry them")
+    bundle = None
+    if not no_build:
+        try:
+            bundle = assemble_bundle(out, etf_index_map=etf_index_map, echo=echo)
+        except SourceError as e:
+            console.print(f"[bold red]error:[/] {escape(redact(e))}")
+            raise typer.Exit(2) from None
     if bundle is not None:
         console.print(f"bundle written to {bundle.path} (hash {bundle.content_hash[:12]})")
         t = Table("table", "rows", title=f"tables ({bundle.label})")

@@ -881,7 +881,8 @@ def build_weights(ctx: _Ctx) -> pd.DataFrame:
     missing = [m for m in months if m not in have]
     rep.add("weights_missing_months", "csi300_weights/index_weight.csv", "months without a weight snapshot",
             _ex([str(m) for m in missing], 12), 0, len(missing), "flagged: the previous snapshot stays in force "
-            "(only year-end snapshots 2006–2010)", readme=True, readme_count="2016-01/02 among them")
+            "(only year-end snapshots 2006–2010)", readme=True, readme_count="2016-01/02 among them",
+            note="missing: " + ", ".join(str(m) for m in missing))
     off = snap[(snap["s"] - 100).abs() > 0.01]
     rep.add("weights_units", "csi300_weights/index_weight.csv", "weights in % (tushare index_weight layout), dates "
             "YYYYMMDD; index code 399300.SZ", f"{len(off)} snapshots not summing to 100.00 %", len(w), len(snap),

@@ -96,10 +96,15 @@ def assemble_bundle(out, *, etf_index_map=None, echo=None):
             t[name] = merge_priority(parts[name], key_of(name))
     cal = merge_priority(parts.get("calendar", []), ["date"])
     if cal.empty:
-        dates = pd.concat([t[n]["date"] for n in ("index_bars", "etf_bars", "stock_bars") if n in t], ignore_index=True)
+        dates = pd.concat([t[n]["date"] for n in ("index_bars", "etf_bars", "stock_bars") if n in t] or [pd.Series([], dtype="datetime64[ns]")],
+                          ignore_index=True)
         cal = pd.DataFrame({"date": pd.DatetimeIndex(dates.unique()).sort_values()})
         say("no calendar fetched: using the union of the bar dates")
-    bar_dates = pd.concat([t[n]["date"] for n in ("index_bars", "etf_bars", "stock_bars") if n in t], ignore_index=True)
+    have_bars = [t[n]["date"] for n in ("index_bars", "etf_bars", "stock_bars") if n in t and len(t[n])]
+    if not have_bars:
+        raise SourceError(f"the data fetched into {out / 'raw'} ({', '.join(used)}) hold no bars yet: fetch index_bars "
+                          "and etf_bars (the raw data are kept; fetch more into the same --out)")
+    bar_dates = pd.concat(have_bars, ignore_index=True)
     if len(bar_dates):
         cal = cal[(cal["date"] >= bar_dates.min()) & (cal["date"] <= bar_dates.max())]
     cal_idx = pd.DatetimeIndex(cal["date"])

@@ -150,7 +150,8 @@ class RawStore:
         d = self.dir / kind
         if not d.is_dir():
             return {}
-        return {p.stem: pd.read_parquet(p) for p in sorted(d.glob("*.parquet"))}
+        out = {p.stem: pd.read_parquet(p) for p in sorted(d.glob("*.parquet"))}
+        return {k: v for k, v in out.items() if len(v)}  # a call that returned nothing adds nothing
 
     def kinds(self) -> list[str]:
         return sorted(p.name for p in self.dir.iterdir() if p.is_dir()) if self.dir.is_dir() else []

@@ -288,12 +288,12 @@ def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
         if df is not None and len(df):
             out.setdefault(name, []).append(df)
 
-    if (c := store.read("calendar", "sse")) is not None:
+    if (c := store.read("calendar", "sse")) is not None and len(c):
         add("calendar", parse_trade_dates(c))
     hfq = store.frames("etf_bars_hfq")
     for key, df in store.frames("etf_bars").items():
         add("etf_bars", parse_fund_etf_hist_em(df, key, hfq.get(key)))
-    if (lst := store.read("etf_list", "spot")) is not None:
+    if (lst := store.read("etf_list", "spot")) is not None and len(lst):
         add("etf_list", parse_fund_etf_spot_em(lst))
     for key, df in store.frames("index_bars").items():
         add("index_bars", parse_stock_zh_index_daily_em(df, key))

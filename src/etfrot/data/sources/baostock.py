@@ -337,10 +337,10 @@ def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
         if df is not None and len(df):
             out.setdefault(name, []).append(df)
 
-    if (c := store.read("calendar", "trade_dates")) is not None:
+    if (c := store.read("calendar", "trade_dates")) is not None and len(c):
         add("calendar", parse_trade_dates(c))
     lst = store.read("stock_list", "basic")
-    info = parse_stock_basic(lst) if lst is not None else None
+    info = parse_stock_basic(lst) if lst is not None and len(lst) else None
     if info is not None:
         add("stock_list", info)
     ld = info.set_index("code")["list_date"] if info is not None else None
@@ -349,7 +349,7 @@ def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
     for df in store.frames("index_bars").values():
         add("index_bars", parse_index_k_data(df))
     for key, idx in (("hs300", "000300.SH"), ("zz500", "000905.SH")):
-        if (m := store.read("members", key)) is not None:
+        if (m := store.read("members", key)) is not None and len(m):
             add("index_members", parse_index_stocks(m, idx))
     prof, grow = store.frames("fund_profit"), store.frames("fund_growth")
     for key, df in prof.items():

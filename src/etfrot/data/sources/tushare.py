@@ -150,10 +150,12 @@ def st_flags(code: pd.Series, date: pd.Series, names: pd.DataFrame | None) -> np
     """is_st per (code, date) row: the name period in force (latest start_date ≤ date) carries 'ST'."""
     if names is None or names.empty:
         return np.zeros(len(code), bool)
-    left = pd.DataFrame({"code": code.astype("string").to_numpy(), "date": pd.to_datetime(date).to_numpy(),
+    left = pd.DataFrame({"code": code.astype(str).to_numpy(dtype=object), "date": pd.to_datetime(date).to_numpy(),
                          "i": np.arange(len(code))}).sort_values("date")
     right = names.rename(columns={"start_date": "date"})[["code", "date", "end_date", "is_st"]].sort_values("date")
-    right["code"] = right["code"].astype("string")
+    right["code"] = right["code"].astype(str).to_numpy(dtype=object)
+    left["code"] = left["code"].astype(object)
+    right["code"] = right["code"].astype(object)
     m = pd.merge_asof(left, right, on="date", by="code", direction="backward")
     st = m["is_st"].fillna(False).astype(bool) & (m["end_date"].isna() | (m["date"] <= m["end_date"]))
     out = np.zeros(len(code), bool)
@@ -372,9 +374,9 @@ def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
         if df is not None and len(df):
             out.setdefault(name, []).append(df)
 
-    if (c := store.read("calendar", "SSE")) is not None:
+    if (c := store.read("calendar", "SSE")) is not None and len(c):
         add("calendar", parse_trade_cal(c))
-    if (lst := store.read("etf_list", "E")) is not None:
+    if (lst := store.read("etf_list", "E")) is not None and len(lst):
         add("etf_list", parse_fund_basic(lst))
     for df in store.frames("index_list").values():
         add("index_list", parse_index_basic(df))
