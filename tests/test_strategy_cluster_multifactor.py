@@ -47,9 +47,8 @@ def test_pool_uses_only_the_past(small_bundle, tmp_path):
     from etfrot.data import write_bundle
 
     cfg = cm.validate_config(LIGHT)
-    px = small_bundle.panel("index_bars", "close")
     d = small_bundle.calendar[400]
-    base = cm.form_pool(small_bundle, d, cfg, px / px.shift(1) - 1)
+    base = cm.form_pool(small_bundle, d, cfg)
     tables = {t: small_bundle.table(t) for t in small_bundle.tables}
     ib = tables["index_bars"].copy()
     late = ib["date"] > d
@@ -59,10 +58,9 @@ def test_pool_uses_only_the_past(small_bundle, tmp_path):
         ib.loc[late, c] = ib.loc[late, c] * f
     tables["index_bars"] = ib
     other = write_bundle(tmp_path / "b", tables, source="synthetic")
-    px2 = other.panel("index_bars", "close")
-    again = cm.form_pool(other, d, cfg, px2 / px2.shift(1) - 1)
+    again = cm.form_pool(other, d, cfg)
     pd.testing.assert_frame_equal(base.table, again.table)
-    later = cm.form_pool(other, small_bundle.calendar[700], cfg, px2 / px2.shift(1) - 1)
+    later = cm.form_pool(other, small_bundle.calendar[700], cfg)
     assert later.date > d
 
 

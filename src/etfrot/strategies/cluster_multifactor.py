@@ -80,12 +80,16 @@ def validate_config(config) -> ClusterMultifactorConfig:
 # ------------------------------------------------------------------------------------------ pool
 @dataclass
 class Formation:
-    """One pool formation: the date, the clustered table (code, name, index, cluster, kept) and the K scan."""
+    """One pool formation: the date, the seed-001 table 1 (ETF, size, manager, top SW industries,
+    K-means and hierarchical clusters, ``kept``) and the clustering behind it."""
 
     date: pd.Timestamp
     table: pd.DataFrame
-    scan: object | None
-    hclust: object | None
+    clusters: object  # etfrot.universe.cluster.PoolClusters
+
+    @property
+    def codes(self) -> pd.Index:
+        return pd.Index(self.table.loc[self.table["kept"], "etf"].astype(str))
 
 
 def formation_dates(dates: pd.DatetimeIndex, calendar: pd.DatetimeIndex, refresh: str, window: int) -> pd.DatetimeIndex:
@@ -100,64 +104,43 @@ def formation_dates(dates: pd.DatetimeIndex, calendar: pd.DatetimeIndex, refresh
     return ok[np.asarray(first)]
 
 
-def form_pool(bundle, date: pd.Timestamp, cfg: ClusterMultifactorConfig, index_returns: pd.DataFrame) -> Formation:
-    """Screen the ETFs on ``date``, cluster their indices' trailing returns, keep representatives."""
-    from etfrot.universe.cluster import hierarchical, representatives, return_matrix, scan_k
-    from etfrot.universe.screen import screen_etfs
+def form_pool(bundle, date: pd.Timestamp, cfg: ClusterMultifactorConfig) -> Formation:
+    """Screen on ``date``, cluster the indices' trailing returns (:func:`etfrot.universe.cluster_etfs`)
+    and keep ``pool.share`` of each cluster (or ``pool.per_cluster``), largest / most central first."""
+    from etfrot.universe.cluster import cluster_etfs
 
     u, p = cfg.universe, cfg.pool
-    scr = screen_etfs(bundle, [date], categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
-                      min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=u.one_per_index)
-    kept = scr.at(date)
-    if len(kept) < 3:
-        raise DataMissingError(f"only {len(kept)} ETFs pass the screen on {date:%Y-%m-%d}; loosen the universe rules")
-    X, dropped = return_matrix(index_returns, kept["index"].unique(), end=date, window=p.window)
-    k_max = min(p.k_max, len(X) - 1)
-    scan = hc = None
-    if p.k is not None:
-        k = min(p.k, len(X))
-    else:
-        scan = scan_k(X, range(max(1, p.k_min), k_max + 1), n_init=p.n_init, seed=p.seed, refs=p.gap_refs)
-        k = scan.k
-    if p.method == "kmeans":
-        if scan is None or k not in scan.labels:
-            scan = scan_k(X, sorted({max(1, k - 1), k, min(k + 1, len(X) - 1)}), n_init=p.n_init, seed=p.seed, refs=p.gap_refs)
-        labels = scan.labels_of(k)
-    else:
-        hc = hierarchical(X, k, p.linkage)
-        labels = hc.labels
-    size = kept.set_index("index")["aum_used"].reindex(X.index)
+    pc = cluster_etfs(bundle, date, window=p.window, ks=range(max(1, p.k_min), p.k_max + 1), k=p.k, n_init=p.n_init,
+                      refs=p.gap_refs, seed=p.seed, linkage=p.linkage, per_cluster=10**6,
+                      representative="centroid" if p.representative == "centroid" else "aum",
+                      screen_kwargs=dict(categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
+                                         min_aum=u.min_aum, min_listed_months=u.min_listed_months))
+    labels = pc.table.set_index("index")["kmeans" if p.method == "kmeans" else "hier"]
     counts = labels.value_counts()
     quota = (counts * 0 + p.per_cluster) if p.per_cluster else np.maximum(1, np.round(counts * p.share)).astype(int)
-    reps = representatives(X, labels, by="centroid" if p.representative == "centroid" else size, per_cluster=int(quota.max()))
-    reps = reps[reps["rank"] <= reps["cluster"].map(quota)]
-    etf_of = kept.set_index("index")["etf"]
-    names = bundle.info("etf")["name"]
-    table = pd.DataFrame({"index": X.index, "cluster": labels.reindex(X.index).to_numpy(), "size": size.to_numpy()})
-    table["code"] = table["index"].map(etf_of)
-    table["name"] = table["code"].map(names)
-    table["kept"] = table["index"].isin(set(reps["code"]))
-    table = table.sort_values(["cluster", "kept", "size"], ascending=[True, False, False]).reset_index(drop=True)
-    return Formation(pd.Timestamp(date), table[["code", "name", "index", "cluster", "size", "kept"]], scan, hc)
+    if p.method == "kmeans":
+        ranks = pc.reps.set_index("code")["rank"]
+    else:  # rank by size inside each hierarchical cluster
+        ranks = pc.table.set_index("index").groupby(labels)["aum_yi"].rank(ascending=False, method="first")
+    table = pc.table.assign(cluster=pc.table["index"].map(labels).to_numpy())
+    table["kept"] = (table["index"].map(ranks) <= table["cluster"].map(quota)).to_numpy()
+    return Formation(pc.date, table, pc)
 
 
 def pool_mask(bundle, cfg: ClusterMultifactorConfig, dates: pd.DatetimeIndex, prices: pd.DataFrame,
               progress=None) -> tuple[pd.DataFrame, list[Formation]]:
     """Bool panel (rebalance date × ETF): in the latest pool formed on or before the date, and priced."""
-    idx_px = bundle.panel("index_bars", "close")
-    idx_ret = idx_px / idx_px.shift(1) - 1
     fdates = formation_dates(dates, bundle.calendar, cfg.pool.refresh, cfg.pool.window)
     forms = []
     for d in fdates:  # one clustering per formation date (≈ one a year)
-        forms.append(form_pool(bundle, d, cfg, idx_ret))
+        forms.append(form_pool(bundle, d, cfg))
         if progress:
             progress(f"pool formed on {d:%Y-%m-%d}")
     mask = pd.DataFrame(False, index=dates, columns=prices.columns)
     pos = fdates.searchsorted(dates, side="right") - 1
     for j, f in enumerate(forms):
-        codes = pd.Index(f.table.loc[f.table["kept"], "code"].dropna())
         rows = np.flatnonzero(pos == j)
-        mask.iloc[rows, mask.columns.get_indexer(codes)] = True
+        mask.iloc[rows, mask.columns.get_indexer(f.codes)] = True
     mask &= prices.reindex(dates).notna()
     return mask, forms
 
@@ -259,21 +242,17 @@ def run(bundle, config, out_dir=None, *, progress=None):
     # -- report
     step("report")
     last = forms[-1]
-    pool_text = (f"{len(forms)} pool formations ({cfg.pool.refresh}); the latest on {last.date:%Y-%m-%d}: "
-                 f"{int(last.table['kept'].sum())} ETFs kept from {len(last.table)} screened, "
-                 f"{last.table['cluster'].nunique()} clusters ({cfg.pool.method}).")
-    if last.scan is not None:
-        pool_text += f" K chosen by elbow/silhouette/gap: {last.scan.choices} → {last.scan.k}."
-    sections = [Section("Candidate pool (seed 001 §2, table 1)", pool_text,
-                        tables={"latest pool (table 1)": last.table.set_index("code"),
-                                "pool size per formation": pd.Series({f.date.strftime('%Y-%m-%d'): int(f.table['kept'].sum()) for f in forms}, name="ETFs").to_frame()})]
-    if last.scan is not None:
-        from etfrot.universe.cluster import plot_k_scan
+    from etfrot.universe.cluster import plot_dendrogram, plot_k_scan
 
-        sections[0].tables["K scan (elbow, silhouette, gap)"] = last.scan.table
-        sections[0].figures.append(plot_k_scan(last.scan, label="SYNTHETIC" if syn else ""))
-    if last.hclust is not None:
-        sections[0].figures.append(charts.dendrogram_chart(last.hclust.linkage, list(last.hclust.codes), synthetic=syn))
+    pc = last.clusters
+    pool_text = (f"{len(forms)} pool formations ({cfg.pool.refresh}); the latest on {last.date:%Y-%m-%d}: "
+                 f"{int(last.table['kept'].sum())} ETFs kept from {len(last.table)} screened, {pc.k} clusters "
+                 f"({cfg.pool.method}); K by elbow / silhouette / gap: {pc.scan.choices} → {pc.scan.k}.")
+    sections = [Section("Candidate pool (seed 001 §2, table 1)", pool_text,
+                        tables={"latest pool (table 1)": last.table.set_index("etf"),
+                                "K scan (elbow, silhouette, gap)": pc.scan.table,
+                                "pool size per formation": pd.Series({f.date.strftime('%Y-%m-%d'): int(f.table['kept'].sum()) for f in forms}, name="ETFs").to_frame()},
+                        figures=[plot_k_scan(pc.scan, label=bundle.label), plot_dendrogram(pc.hclust, pc.table.set_index("index")["name"], label=bundle.label)])]
     figs = [charts.heatmap(tests.correlation, title="Factor correlation (mean cross-sectional rank corr)", synthetic=syn)] if len(tests.correlation) else []
     sections.append(Section("Single-factor tests on the pool (seed 001 tables 4–5, figure 4)",
                             "Weekly; IC against the next week's return; quantile backtest in 5 groups vs the pool's equal weight."
@@ -323,10 +302,8 @@ def signal(bundle, config, date=None) -> pd.DataFrame:
     dates = rebalance_dates(bundle.calendar, cfg.frequency, cfg.start, end)
     d = dates[-1]
     fd = formation_dates(dates, bundle.calendar, cfg.pool.refresh, cfg.pool.window)
-    idx_px = bundle.panel("index_bars", "close")
-    form = form_pool(bundle, fd[-1], cfg, idx_px / idx_px.shift(1) - 1)  # only the pool in force on d
-    kept = set(form.table.loc[form.table["kept"], "code"].dropna())
-    mask = pd.DataFrame([inst.prices.columns.isin(kept) & inst.prices.loc[d].notna().to_numpy()], index=[d], columns=inst.prices.columns)
+    form = form_pool(bundle, fd[-1], cfg)  # only the pool in force on d
+    mask = pd.DataFrame([inst.prices.columns.isin(form.codes) & inst.prices.loc[d].notna().to_numpy()], index=[d], columns=inst.prices.columns)
     scores = runner.scores_panel(bundle, cfg, dates[-1:], mask.iloc[-1:])
     w = select_weights(scores, dates[-1:], method="top_n", n=cfg.selection.n or 8, universe=mask.iloc[-1:]).iloc[0]
     w = w[w > 0]
