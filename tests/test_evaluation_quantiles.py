@@ -91,3 +91,15 @@ def test_factor_correlation_matrix():
     assert abs(c.loc["a", "noise"]) < 0.15
     np.testing.assert_allclose(c.to_numpy(), c.to_numpy().T)
     assert (np.diag(c) == 1).all()
+
+
+def test_factor_test_starts_the_quantile_backtest_after_the_warm_up():
+    from etfrot.evaluation import factor_test
+
+    px, alpha = _market(T=300, N=20)
+    f = alpha.copy()
+    f.iloc[:100] = np.nan  # a 100-day warm-up (e.g. mom250)
+    d = px.index[::10]
+    r = factor_test(f, px, d, quantiles=5)
+    assert r.quantiles.nav.index[0] == d[d >= px.index[100]][0]
+    assert r.ic.iloc[:10].isna().all() and r.ic_stats["n"] == len(d) - 11

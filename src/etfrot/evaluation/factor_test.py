@@ -67,7 +67,8 @@ def factor_test(factor: pd.DataFrame, prices: pd.DataFrame, dates, *, horizon: i
     ``horizon=None``: forward return to the next rebalance date (no overlap); an integer: that many
     trading days (Newey–West lags default to ⌈horizon/step⌉ − 1). IC signs are raw; the quantile
     backtest ranks factor × ``direction`` so the top group is the one the factor favours; it runs on
-    ``quantile_dates`` (default ``dates``) and is None when it cannot run (fewer than 2 dates).
+    ``quantile_dates`` (default: ``dates`` from the first one on which ``quantiles`` codes have a value,
+    so warm-up periods are not counted as cash) and is None when it cannot run (fewer than 2 dates).
     """
     dates = pd.DatetimeIndex(dates)
     fwd = forward_returns(prices, dates, horizon) if fwd is None else fwd
@@ -78,12 +79,23 @@ def factor_test(factor: pd.DataFrame, prices: pd.DataFrame, dates, *, horizon: i
     ric = ic_series(factor, fwd, "spearman", min_obs=min_obs)
     reg = regression_tstats(factor, fwd, min_obs=max(min_obs, 3))
     try:
-        qd = dates if quantile_dates is None else pd.DatetimeIndex(quantile_dates)
+        qd = first_groupable(factor, dates, quantiles, universe) if quantile_dates is None else pd.DatetimeIndex(quantile_dates)
         qr = quantile_backtest(factor, prices, qd, quantiles=quantiles, direction=direction, universe=universe)
     except EtfrotError:
         qr = None
     return FactorTestResult(name, ic, ric, ic_summary(ic, nw_lags=lags), ic_summary(ric, nw_lags=lags), reg,
                             tstat_summary(reg["t"]), qr, direction)
+
+
+def first_groupable(factor: pd.DataFrame, dates, quantiles: int, universe: pd.DataFrame | None = None) -> pd.DatetimeIndex:
+    """``dates`` from the first one on which at least ``quantiles`` codes (in the universe) have a value."""
+    dates = pd.DatetimeIndex(dates)
+    have = factor.reindex(index=dates).notna()
+    if universe is not None:
+        have &= universe.reindex(index=dates, columns=have.columns).fillna(False).to_numpy(bool)
+    cnt = have.sum(axis=1)
+    ok = cnt.index[cnt >= quantiles]
+    return dates[dates >= ok[0]] if len(ok) else dates[:0]
 
 
 @dataclass
