@@ -171,13 +171,27 @@ def register_config(name: str):
     return deco
 
 
+SHIPPED = Path(__file__).resolve().parent / "configs"
+
+
+def resolve_config(path_or_name: str | Path) -> Path:
+    """A config file path, or the name of a shipped config in ``etfrot/configs`` (e.g. ``regime_rotation_demo``)."""
+    p = Path(path_or_name)
+    if p.is_file():
+        return p
+    shipped = SHIPPED / f"{p.stem if p.suffix in ('.yaml', '.yml') else p.name}.yaml"
+    if p.parent == Path(".") and shipped.is_file():
+        return shipped
+    names = sorted(q.stem for q in SHIPPED.glob("*.yaml"))
+    raise ConfigError(f"config {str(path_or_name)!r} not found (no such file, and no shipped config of that name; "
+                      f"shipped: {names})")
+
+
 def read_yaml(path: str | Path) -> dict:
-    """A YAML file as a mapping (ConfigError on a missing file, bad YAML or a non-mapping)."""
+    """A YAML file (or shipped config name) as a mapping (ConfigError on a missing file, bad YAML or a non-mapping)."""
     import yaml
 
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} not found")
+    p = resolve_config(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:

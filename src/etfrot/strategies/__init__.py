@@ -44,22 +44,6 @@ def load_config(path_or_name) -> dict:
     """Read a strategy config: a YAML file path, or the name of a shipped config in ``etfrot/configs``
     (e.g. ``regime_rotation`` or ``regime_rotation_demo``). Returns the raw mapping (validate it with
     the strategy's ``validate_config``)."""
-    from pathlib import Path
+    from etfrot.config import read_yaml
 
-    import yaml
-
-    p = Path(path_or_name)
-    if not p.exists():
-        shipped = Path(__file__).resolve().parent.parent / "configs" / f"{p.stem if p.suffix in ('.yaml', '.yml') else p.name}.yaml"
-        if not shipped.exists():
-            names = sorted(q.stem for q in shipped.parent.glob("*.yaml")) if shipped.parent.is_dir() else []
-            raise ConfigError(f"config {str(path_or_name)!r} not found (no such file, and no shipped config of that "
-                              f"name; shipped: {names})")
-        p = shipped
-    try:
-        cfg = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML ({e})") from None
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{p}: a config must be a YAML mapping (got {type(cfg).__name__})")
-    return cfg
+    return read_yaml(path_or_name)

@@ -315,7 +315,7 @@ def signal(bundle, config, date=None) -> pd.DataFrame:
             v = eng.compute(f, "etf").reindex(columns=mask.columns).loc[:d].iloc[-1].where(pool) * get_factor(f).direction
         except DataMissingError:
             continue
-        out[f"rank_{f}"] = v.rank(ascending=False, method="min").reindex(w.index)
+        out[f"rank_{f}"] = v.rank(ascending=False, method="min").reindex(w.index).astype("Int64")
     out.index.name = "code"
     out.attrs["date"] = d
     return out.sort_values("score", ascending=False)
