@@ -47,12 +47,24 @@ def forward_returns(prices: pd.DataFrame, dates, horizon: int | None = None, *, 
     ok = (entry < T) & (end >= 0) & (end < T) & (end > entry)
     out = np.full((len(dates), px.shape[1]), np.nan)
     e, z = entry[ok], end[ok]
-    px_end = px[z]
+    px_end = _rows(px, z)
     if np.isnan(px_end).any():  # carry closes forward only when an end day lacks one
         px_end = prices.ffill().to_numpy(float)[z]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out[ok] = px_end / px[e] - 1
-    return pd.DataFrame(out, index=pd.DatetimeIndex(dates, name="date"), columns=prices.columns)
+        m = int(ok.sum())
+        if ok[:m].all():  # the usual case: every date but the last (few) has its end inside the data
+            np.divide(px_end, _rows(px, e), out=out[:m])
+            out[:m] -= 1.0
+        else:
+            out[ok] = px_end / _rows(px, e) - 1
+    return pd.DataFrame(out, index=pd.DatetimeIndex(dates, name="date"), columns=prices.columns, copy=False)
+
+
+def _rows(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """a[idx] as a view when idx is a run of consecutive rows (daily tests), else a copy."""
+    if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and (np.diff(idx) == 1).all():
+        return a[idx[0]:idx[-1] + 1]
+    return a[idx]
 
 
 def overlap_lags(dates, calendar, horizon: int | None) -> int:
