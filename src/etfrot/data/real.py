@@ -173,7 +173,16 @@ def _read_many(paths: list[Path], key_from, strings=()) -> pd.DataFrame:
         tables.append(t.append_column("_file", pa.array([key_from(p)] * t.num_rows, pa.string())))
     if not tables:
         return pd.DataFrame()
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    t = pa.concat_tables(tables, promote_options="permissive")
+    del tables
+    # repeated text (file keys, names, codes) as categoricals: far less memory and fast group-bys
+    for i, f in enumerate(t.schema):
+        if pa.types.is_string(f.type) and f.name in ("_file", "name", "code"):
+            t = t.set_column(i, f.name, t.column(f.name).dictionary_encode())
+    df = t.to_pandas(self_destruct=True, split_blocks=True)
+    del t
+    pa.default_memory_pool().release_unused()
+    return df
 
 
 class _Ctx:

@@ -15,6 +15,9 @@ query_growth_data            code pubDate statDate YOYEquity YOYAsset YOYNI YOYE
 query_hs300_stocks / zz500   updateDate code code_name                                           —
 ===========================  ==================================================================  =====================
 
+BaoStock serves no ETFs and no index weights (only the current CSI 300 / 500 lists), so a bundle needs
+ETFs from the tushare or AKShare adapter as well (fetch them into the same --out).
+
 Status flags: is_suspended = tradestatus 0, is_st = isST 1; limit flags from preclose and the board
 rule (:func:`._common.limit_flags`); adj_factor = Π close_{t−1}/preclose_t over trading days (a
 suspension day's preclose is not a trading reference and is ignored).
