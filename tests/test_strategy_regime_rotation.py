@@ -168,6 +168,8 @@ def test_config_validation():
         M.validate_config({**CFG, "rotation": {"t_treshold": 2}})
     with pytest.raises(ConfigError, match="remove `scores`"):
         M.validate_config({**CFG, "scores": {"source": "factor", "factors": ["mom20"]}})
+    with pytest.raises(ConfigError, match="index_universe 'all' needs universe.kind 'index'"):
+        M.validate_config({**CFG, "index_universe": "all"})
     with pytest.raises(ConfigError, match="variants"):
         M.validate_config({**CFG, "exclusions": {"variants": ["none", "triple"]}})
     cfg = M.validate_config(CFG)
@@ -179,3 +181,16 @@ def test_monthly_dates_and_weekly_option(null_bundle):
     res = M.build(null_bundle, {**CFG, "frequency": "weekly", "exclusions": {"variants": ["none"]}})
     assert res.dates.equals(rebalance_dates(null_bundle.calendar, "weekly"))
     assert list(res.variants) == ["none"]
+
+
+def test_index_universe_all_is_every_priced_industry_index(null_bundle):
+    cfg = {**CFG, "universe": {"kind": "index", "categories": ["industry_theme"], "min_aum": None,
+                               "min_listed_months": None}, "index_universe": "all", "exclusions": {"variants": ["none"]}}
+    res = M.build(null_bundle, cfg)
+    info = null_bundle.table("index_info")
+    codes = info.loc[(info["category"] == "industry_theme") & (info["region"] == "cn") & info["total_return_of"].isna(), "code"]
+    px = null_bundle.panel("index_bars", "close").reindex(index=res.dates)
+    want = px.notna() & px.columns.isin(codes)[None, :]
+    pd.testing.assert_frame_equal(res.universe, want, check_names=False)
+    held = res.weights["none"].columns
+    assert set(held) <= set(codes)

@@ -71,6 +71,9 @@ def test_parallel_equals_serial():
     cols = ["portfolio.top_n", "portfolio.lam", "score", "noise"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     assert set(b["pid"]) != {os.getpid()}  # really ran in worker processes
+    c = run_sweep(BASE, grid, cheap_run, jobs=2, progress=False, warm_start=False)
+    pd.testing.assert_frame_equal(a[cols], c[cols])
+    assert os.getpid() not in set(c["pid"])  # without warm start every cell runs in a worker
 
 
 def test_failing_cell_is_recorded_and_others_run():

@@ -195,13 +195,15 @@ def _run_one(run_fn: Callable[[dict], Any], config: dict) -> tuple[dict, float, 
 # --------------------------------------------------------------------------- the sweep
 def run_sweep(base_config: Mapping, grid: Mapping[str, list], run_fn: Callable[[dict], Any] | None = None, *,
               jobs: int = 1, backend: str = "process", progress: bool = True,
-              validate: Callable[[dict], Any] | None = None, reports_dir: str | None = None) -> pd.DataFrame:
+              validate: Callable[[dict], Any] | None = None, reports_dir: str | None = None,
+              warm_start: bool = True) -> pd.DataFrame:
     """Run every cell of ``grid`` (dotted keys over ``base_config``) and return one comparison table.
 
     ``run_fn(config) -> metrics`` (dict / Series / object with ``.metrics()``); default: the strategy
     named by ``base_config["strategy"]`` from :data:`etfrot.strategies.STRATEGIES`, validated with its
     ``validate_config``. Table: one row per cell (grid order): the grid keys, the metrics, ``seconds``
-    and ``error`` (None when the cell succeeded). ``jobs`` > 1 runs cells in parallel.
+    and ``error`` (None when the cell succeeded). ``jobs`` > 1 runs cells in parallel; ``warm_start``
+    runs the first cell in this process so that forked workers inherit its caches (see ``_run_local_pool``).
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown sweep backend {backend!r}; use one of {BACKENDS}")
@@ -223,7 +225,7 @@ def run_sweep(base_config: Mapping, grid: Mapping[str, list], run_fn: Callable[[
     elif jobs == 1 or len(configs) == 1:
         outs = _run_local_serial(run_fn, configs, progress)
     else:
-        outs = _run_local_pool(run_fn, configs, jobs, progress)
+        outs = _run_local_pool(run_fn, configs, jobs, progress, warm_start)
     rows = []
     for (params, _), (metrics, secs, err) in zip(cells, outs):
         rows.append({**params, **metrics, "seconds": secs, "error": err})
@@ -253,17 +255,42 @@ def _run_local_serial(run_fn, configs, progress):
     return outs
 
 
-def _run_local_pool(run_fn, configs, jobs, progress):
+def _one_thread_per_worker() -> None:
+    """Worker initializer: one BLAS/OpenMP (and torch) thread per worker, so N workers use N cores
+    instead of oversubscribing them (numpy's OpenBLAS otherwise starts one thread per core in each)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it, leave the defaults
+        pass
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _run_local_pool(run_fn, configs, jobs, progress, warm_start=True):
+    """Cells on a local process pool. With ``warm_start`` and the ``fork`` start method (Linux), the first
+    cell runs in this process before the pool starts, so the forked workers inherit its opened bundle
+    and cached factor panels (copy-on-write) instead of each recomputing them; elsewhere each worker
+    opens the bundle itself on its first cell."""
+    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     outs: list = [None] * len(configs)
-    with _progress(len(configs), progress) as bar, \
-            ProcessPoolExecutor(max_workers=min(jobs, len(configs), os.cpu_count() or jobs)) as pool:
+    first = 1 if warm_start and mp.get_start_method(allow_none=False) == "fork" and len(configs) > 1 else 0
+    with _progress(len(configs), progress) as bar:
         task = bar.add_task("cells", total=len(configs))
-        futs = {pool.submit(_run_one, run_fn, cfg): i for i, cfg in enumerate(configs)}
-        for f in as_completed(futs):
-            outs[futs[f]] = f.result()
+        for i in range(first):
+            outs[i] = _run_one(run_fn, configs[i])
             bar.advance(task)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(configs) - first, os.cpu_count() or jobs),
+                                 initializer=_one_thread_per_worker) as pool:
+            futs = {pool.submit(_run_one, run_fn, cfg): i for i, cfg in enumerate(configs) if i >= first}
+            for f in as_completed(futs):
+                outs[futs[f]] = f.result()
+                bar.advance(task)
     return outs
 
 

@@ -110,12 +110,18 @@ class RegimeRotationConfig(BacktestConfig):
     selection: SelectionConfig = Field(default_factory=lambda: SelectionConfig(method="top_n", n=5, weighting="alpha", cap=0.3))
     frequency: Literal["weekly", "monthly"] = "monthly"
     benchmark: BenchmarkConfig = Field(default_factory=lambda: BenchmarkConfig(kind="equal_weight", code=None, rebalance="monthly"))
+    #: with ``universe.kind: index``: "tracked" = indices tracked by a listed, screened ETF (SPEC §5);
+    #: "all" = every cn index of the categories with a price that day (a wider cross-section for the IC
+    #: where few ETFs existed, e.g. real data before 2019)
+    index_universe: Literal["tracked", "all"] = "tracked"
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     rotation: RotationConfig = Field(default_factory=RotationConfig)
     exclusions: ExclusionConfig = Field(default_factory=ExclusionConfig)
 
     @model_validator(mode="after")
     def _no_scores(self):
+        if self.index_universe == "all" and self.universe.kind != "index":
+            raise ValueError("index_universe 'all' needs universe.kind 'index'")
         if self.scores is not None:
             raise ValueError("regime_rotation builds its scores from the regime; remove `scores` and set "
                              "`rotation.factors` instead")
@@ -217,6 +223,24 @@ def factor_ic_table(panels: dict, fwd: pd.DataFrame, method: str = "spearman") -
     return pd.DataFrame(cols, index=fwd.index)
 
 
+def all_index_mask(bundle, cfg, dates, prices: pd.DataFrame) -> pd.DataFrame:
+    """Every cn index of ``universe.categories`` (not a total-return twin) with a close on the date."""
+    info = bundle.table("index_info")
+    keep = info["category"].isin(cfg.universe.categories) & (info["region"] == "cn") & info["total_return_of"].isna()
+    if cfg.universe.exclude_overseas:
+        from etfrot.universe.screen import is_overseas_code
+
+        keep &= ~is_overseas_code(info["code"])
+    codes = pd.Index(info.loc[keep, "code"].astype(str))
+    if cfg.universe.codes is not None:
+        codes = codes[codes.isin(cfg.universe.codes)]
+    mask = prices.reindex(index=dates).notna() & np.broadcast_to(prices.columns.isin(codes)[None, :],
+                                                                  (len(dates), prices.shape[1]))
+    if not mask.to_numpy().any():
+        raise DataMissingError(f"no cn index of categories {cfg.universe.categories} has a price on any rebalance date")
+    return mask
+
+
 def _benchmark_weights(mask: pd.DataFrame) -> pd.DataFrame:
     m = mask.astype(float)
     return m.div(m.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
@@ -236,7 +260,8 @@ def build(bundle, config) -> RegimeRotationResult:
     dates = rebalance_dates(bundle.calendar, cfg.frequency, None, cfg.end)  # IC history from the data's start
     if len(dates) < 3:
         raise DataMissingError(f"only {len(dates)} {cfg.frequency} rebalance dates up to {cfg.end}; need a longer bundle")
-    mask = universe_mask(bundle, cfg, dates, inst.prices)
+    mask = all_index_mask(bundle, cfg, dates, inst.prices) if cfg.index_universe == "all" else \
+        universe_mask(bundle, cfg, dates, inst.prices)
     level = "etf" if cfg.universe.kind == "etf" else "index"
     panels, skipped = style_factor_panels(bundle, rot.factors, level, dates, mask)
     if not panels:
