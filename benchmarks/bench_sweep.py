@@ -5,7 +5,9 @@ Scenario: the ``regime_rotation`` strategy (or ``--strategy NAME``) on the seede
 ``selection.lam = 0.3, 0.4, …, 1.0`` (56 cells, each an ordinary run incl. both exclusion variants),
 local process pool with ``--jobs`` 1 and 2. Every setting runs in a fresh Python process (cold: each
 worker opens the bundle and computes the factor panels once, then reuses them for its later cells),
-so the numbers include start-up. Peak memory = max RSS of the driver and of any one worker.
+so the numbers include start-up (the first cell runs in the driver, which computes the factor panels;
+forked workers inherit them). Peak memory = max RSS of the driver and of any one worker (shared
+copy-on-write pages count in both).
 Serial and parallel tables are checked to be identical.
 
     .venv/bin/python benchmarks/bench_sweep.py                     # default size, jobs 1 and 2
@@ -86,6 +88,7 @@ def main() -> None:
     bundle_path(args.size)  # build once, outside the timings
     build_s = time.perf_counter() - t
     rows = []
+    load0 = os.getloadavg()[0]
     for j in [int(x) for x in args.jobs.split(",")]:
         r = subprocess.run([sys.executable, __file__, "--size", args.size, "--strategy", args.strategy, "--child", str(j)],
                            capture_output=True, text=True)
@@ -121,8 +124,11 @@ def main() -> None:
         "",
         f"Grid: `selection.n` = 2..8 × `selection.lam` = {LAMS} (MMR selection, alpha weights, cap 30 %) = "
         f"{rows[0]['cells']} cells, each an ordinary `{args.strategy}` run (both exclusion variants backtested). "
-        "Each setting runs in a fresh process (cold start: every worker opens the bundle and computes the factor panels "
-        f"once). Bundle build (not timed below): {build_s:.1f} s.",
+        "Each setting runs in a fresh process (cold start: the first cell, run in the driver, opens the bundle and "
+        "computes the factor panels — the `cell_s_max` — and the forked workers inherit them). "
+        f"Bundle build or open (not timed below): {build_s:.1f} s. Machine load average (1 min) before/after: "
+        f"{load0:.1f} / {os.getloadavg()[0]:.1f} — on a shared machine a load above the core count slows "
+        "the parallel setting most.",
         "",
         _md(df, "{:.1f}"),
         "",
