@@ -133,3 +133,16 @@ def test_from_bundle_adjusts_prices_fills_suspensions_and_masks_untradable_days(
     assert not ds.tradable[3, 1] and not ds.tradable[8, 1] and ds.tradable[9, 1]
     assert not ds.full_window[3, 0] and ds.full_window[4, 0]  # S0's first full 3-day window ends on day 4
     assert ds.full_window[9, 1]  # a filled suspension day keeps the window full
+
+
+def test_pool_keeps_only_point_in_time_members(small_bundle):
+    full = WindowDataset.from_bundle(small_bundle, lookback=20, horizon=5)
+    ds = WindowDataset.from_bundle(small_bundle, lookback=20, horizon=5, pool="csi300")
+    mem = small_bundle.members_panel("000300.SH", ds.dates).reindex(columns=ds.codes, fill_value=False).to_numpy(bool)
+    m = ds.sample_mask(with_label=False)
+    assert 0 < m.sum() < full.sample_mask(with_label=False).sum()
+    assert np.array_equal(m, full.sample_mask(with_label=False) & mem)
+    # labels are standardised within the pool: mean 0 per date over its samples
+    z = np.where(ds.sample_mask(), ds.label, np.nan)
+    rows = np.isfinite(z).any(axis=1)
+    assert rows.sum() > 100 and np.nanmax(np.abs(np.nanmean(z[rows], axis=1))) < 1e-5

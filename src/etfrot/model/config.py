@@ -68,6 +68,7 @@ class WindowConfig(StrictModel):
     lookback: int = Field(40, ge=2)
     horizon: int = Field(20, ge=1)
     min_stocks: int = Field(10, ge=2)
+    pool: str | None = None  # train/score only members of this index on each date (e.g. csi300); None = all
     start: dt.date | None = None
     end: dt.date | None = None
 

@@ -12,11 +12,12 @@ Windows are never materialised as one array: the dataset holds the panels once a
 asked for (:meth:`WindowDataset.windows`); normalisation happens there, per sample.
 
 Memory at full A-share scale (5000 stocks × 15 years × 252 days = 3780 dates, 6 features):
-features 5000·3780·6·4 B = 454 MB, labels 76 MB, masks 2 × 19 MB, the (date, stock) index of
-≤ 18.9 M samples as int32 2 × 76 MB — about 0.7 GB in all, where materialised windows would need
-18.9 M · 40 · 6 · 4 B = 18 GB. Building it from a bundle transiently also holds the long
-``stock_bars`` table and a few float64 pivots (≈ 150 MB each): a few GB peak, well inside 24 GiB.
-``benchmarks/bench_agru.py`` measures it.
+features 5000·3780·6·4 B = 454 MB, standardised and raw labels 2 × 76 MB, masks 2 × 19 MB, the
+(date, stock) index of ≤ 18.9 M samples as int32 2 × 76 MB — under 0.8 GB in all, where materialised
+windows would need 18.9 M · 40 · 6 · 4 B = 18 GB. Building it from a bundle transiently also holds
+the long ``stock_bars`` table and a few float64 pivots (≈ 150 MB each): a few GB peak, well inside
+24 GiB. ``benchmarks/bench_agru.py`` measures it (0.60 GiB of arrays + 0.10 GiB of sample index for
+13.8 M samples; 1.4 GiB peak RSS including the input it was built from).
 """
 
 from __future__ import annotations
@@ -86,13 +87,15 @@ class WindowDataset:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_bundle(cls, bundle, *, lookback: int = 40, horizon: int = 20, codes=None, start=None, end=None,
-                    min_stocks: int = 10) -> "WindowDataset":
+                    min_stocks: int = 10, pool: str | None = None) -> "WindowDataset":
         """Build from ``stock_bars`` of a bundle: adjusted O/H/L/C (``bundle.panel(..., adjusted=True)``),
         raw volume, adjusted VWAP (``bundle.vwap``); tradable = has a bar, not suspended, volume > 0.
 
         ``start``/``end`` cut the calendar (keep ``lookback`` days of history before the first date you
         want scored). Inside a stock's own data range, days without a bar carry the last price with
-        volume 0 (a suspension); outside it everything is NaN.
+        volume 0 (a suspension); outside it everything is NaN. ``pool`` (e.g. "csi300" or an index
+        code; None or "all" = every stock) keeps samples only on days the stock is a member of that
+        index (point-in-time, ``bundle.members_panel``); windows may still reach back before entry.
         """
         if not bundle.has("stock_bars"):
             raise DataMissingError(f"bundle {bundle.path} has no table 'stock_bars'; the AGRU model needs daily "
@@ -125,6 +128,11 @@ class WindowDataset:
         feats[:, :, 5] = np.where(inside, vwap, np.nan).T
         susp = bundle.panel("stock_bars", "is_suspended").reindex(index=idx, columns=cols).to_numpy(dtype=float)
         tradable = seen & (susp == 0) & (np.nan_to_num(vol) > 0)
+        if pool is not None and pool.lower() != "all":
+            from etfrot.evaluation.pools import pool_index_code
+
+            members = bundle.members_panel(pool_index_code(bundle, pool), idx)
+            tradable &= members.reindex(columns=cols, fill_value=False).to_numpy(bool)
         return cls(feats, idx, cols, tradable, lookback=lookback, horizon=horizon, min_stocks=min_stocks)
 
     @classmethod
