@@ -103,3 +103,16 @@ def test_factor_test_starts_the_quantile_backtest_after_the_warm_up():
     r = factor_test(f, px, d, quantiles=5)
     assert r.quantiles.nav.index[0] == d[d >= px.index[100]][0]
     assert r.ic.iloc[:10].isna().all() and r.ic_stats["n"] == len(d) - 11
+
+
+def test_a_factor_without_values_gets_no_quantile_backtest():
+    from etfrot.errors import DataMissingError
+    from etfrot.evaluation import factor_test
+
+    px, alpha = _market(T=100, N=20)
+    d = px.index[::10]
+    empty = alpha * np.nan
+    with pytest.raises(DataMissingError, match="no quantile groups"):
+        quantile_backtest(empty, px, d, quantiles=5)
+    r = factor_test(empty, px, d, quantiles=5)
+    assert r.quantiles is None and np.isnan(r.table5_row()["annual_return"]) and r.ic_stats["n"] == 0

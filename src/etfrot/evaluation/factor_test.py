@@ -206,14 +206,18 @@ def _test_panels(panels, bundle, uni, dates, *, universe, freq, horizon, quantil
             firsts.append(ok.index[0])
     qstart = max(firsts) if firsts else dates[0]
     qdates = dates[dates >= qstart]
+    empty = [n for n, p in panels.items() if not (p.reindex(index=dates).notna() & mask).to_numpy().any()]
+    if empty:
+        notes.append(f"no value inside the universe on any test date (all NaN): {', '.join(empty)}")
     fwd = forward_returns(uni.prices, dates, horizon)
     fwd = fwd.where(mask.reindex(index=fwd.index, columns=fwd.columns).fillna(False).to_numpy(bool))
     results = {}
     for n, p in panels.items():
         r = factor_test(p, uni.prices, dates, horizon=horizon, quantiles=quantiles, direction=directions.get(n, 1),
                         universe=mask, name=n, fwd=fwd, quantile_dates=qdates)
-        if r.quantiles is None:
-            notes.append(f"{n}: no quantile backtest (fewer than 2 rebalance dates from {qstart.date()})")
+        if r.quantiles is None and n not in empty:
+            notes.append(f"{n}: no quantile backtest (fewer than {quantiles} codes on 2 rebalance dates from "
+                         f"{qstart.date()})")
         r.category, r.label = meta[n]
         results[n] = r
     corr = factor_correlation(panels, dates, universe=mask) if correlation and len(panels) > 1 else pd.DataFrame()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etfrot.errors import ConfigError
+from etfrot.errors import ConfigError, DataMissingError
 from etfrot.evaluation.ic import _dates_on, _panel, rank_rows
 
 
@@ -99,6 +99,9 @@ def quantile_backtest(factor: pd.DataFrame, prices: pd.DataFrame, dates, *, quan
     if universe is not None:
         ok &= universe.reindex(index=dates, columns=codes).fillna(False).to_numpy(bool)
     G = assign_quantiles(np.where(ok, f, np.nan), quantiles)
+    if not (G[:-1] > 0).any():
+        raise DataMissingError(f"no rebalance date before the last has {quantiles} codes with a factor value and a "
+                               "traded close: no quantile groups can be formed (widen the universe or the window)")
 
     # daily gather over [t_0, t_K]
     day_pos = np.arange(pos[0], pos[-1] + 1)
