@@ -194,3 +194,13 @@ def test_index_universe_all_is_every_priced_industry_index(null_bundle):
     pd.testing.assert_frame_equal(res.universe, want, check_names=False)
     held = res.weights["none"].columns
     assert set(held) <= set(codes)
+
+
+def test_signal_is_the_seed_ranking_table_of_the_last_rebalance(null_bundle, null_run):
+    d = null_run.rules[null_run.rules.str.startswith("quadrant") | (null_run.rules == "full sample")].index[-1]
+    t = M.signal(null_bundle, CFG, d)
+    assert t.attrs["date"] == d and t.attrs["rule"] == null_run.rules[d]
+    assert list(t.columns[:3]) == ["name", "weight", "score"] and "mean_rank" in t.columns
+    w = null_run.weights["none"].loc[d]
+    pd.testing.assert_series_equal(t["weight"].sort_index(), w[w > 0].sort_index(), check_names=False)
+    assert (t["regime"] == null_run.regimes["regime"][d]).all()

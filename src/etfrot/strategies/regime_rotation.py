@@ -551,7 +551,8 @@ def sweep_metrics(res: RegimeRotationResult) -> dict:
 def signal(bundle, config, date=None) -> pd.DataFrame:
     """This period's picks (``etfrot signal``): the seed 002 ranking table for the last rebalance on or
     before ``date`` (default: the bundle's last day) — code → name, weight, score (alpha), rank on each
-    factor in use, mean_rank — for the main variant; ``attrs``: date, regime, rule, variant."""
+    factor in use, mean_rank, the regime and the rule (quadrant / full sample / benchmark) — for the main
+    variant; ``attrs``: date, regime, rule, variant."""
     cfg = validate_config(config)
     d = pd.Timestamp(date) if date is not None else bundle.calendar[-1]
     if cfg.end is None or pd.Timestamp(cfg.end) > d:
@@ -561,6 +562,8 @@ def signal(bundle, config, date=None) -> pd.DataFrame:
     t = factor_rank_table(res, res.main, last).rename(columns={"alpha": "score"})
     front = ["name", "weight", "score"]
     t = t[front + [c for c in t.columns if c not in front]]
+    t["regime"] = res.regimes["regime"].get(last) or "unknown"  # the same on every row; kept for CSV/JSON
+    t["rule"] = res.rules.get(last)
     t.attrs.update({"date": last, "regime": res.regimes["regime"].get(last), "rule": res.rules.get(last),
                     "variant": VARIANT_LABELS.get(res.main, res.main)})
     return t
