@@ -9,7 +9,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from etfrot.evaluation.factor_test import FactorTestReport
 
