@@ -140,3 +140,20 @@ def test_a_later_weight_snapshot_changes_nothing_before_its_date(tmp_path):
     vb, _ = aggregate_to_index(pa, b, [IDX])
     pd.testing.assert_frame_equal(va.iloc[:30], vb.iloc[:30])
     assert not np.allclose(va.iloc[35:].to_numpy(), vb.iloc[35:].to_numpy())
+
+
+def test_etf_whose_index_has_no_data_falls_back_to_its_own_bars(tmp_path):
+    from _factor_helpers import tables
+
+    t = tables()
+    t["index_info"] = pd.concat([t["index_info"], pd.DataFrame({"code": ["NOBARS.CSI"], "name": ["无行情"],
+                                 "category": ["industry_theme"], "region": ["cn"], "total_return_of": [None]})])
+    t["etf_info"].loc[2, "tracked_index"] = "NOBARS.CSI"
+    b = make_bundle(tmp_path / "b", index_info=t["index_info"], etf_info=t["etf_info"])
+    e = FactorEngine(b)
+    m = e.compute("mom5", "etf")
+    px = b.panel("etf_bars", "close", adjusted=True)[ETFS[2]]
+    assert m[ETFS[2]].iloc[10] == pytest.approx(px.iloc[10] / px.iloc[5] - 1)
+    assert any("own bars" in n for n in e.notes)
+    off = FactorEngine(b, etf_fallback=False).compute("mom5", "etf")
+    assert off[ETFS[2]].isna().all()

@@ -6,7 +6,9 @@
   over the latest constituent snapshot ≤ t with a coverage panel and the minimum-coverage rule;
   ``constituents`` factors (leader effect) from both.
 - ``level="etf"``: each ETF takes its tracked index's value (etf_info.tracked_index), NaN while the
-  ETF is not listed.
+  ETF is not listed. With ``etf_fallback`` (default on), an ETF whose tracked index has no value at
+  all (no index bars in the bundle, common with real data) gets factors of native level ``index``
+  computed on its own adjusted bars instead, with a note in ``engine.notes``.
 
 A :class:`FactorEngine` caches inputs and stock-level panels, so computing many factors on one
 bundle shares the work; :func:`compute_factor` is the one-call form.
@@ -28,9 +30,10 @@ LEVELS_OUT = ("stock", "index", "etf")
 class FactorEngine:
     """Computes factors on one bundle, caching inputs and intermediate panels."""
 
-    def __init__(self, bundle, *, min_coverage: float = DEFAULT_MIN_COVERAGE) -> None:
+    def __init__(self, bundle, *, min_coverage: float = DEFAULT_MIN_COVERAGE, etf_fallback: bool = True) -> None:
         self.bundle = bundle
         self.min_coverage = float(min_coverage)
+        self.etf_fallback = bool(etf_fallback)
         self._family: dict[str, Inputs] = {}
         self._cache: dict = {}
         self.coverage: dict[tuple, pd.DataFrame] = {}
@@ -113,7 +116,25 @@ class FactorEngine:
         idx = tracked_indices(self.bundle, codes)
         known = set(self.bundle.table("index_info")["code"].astype(str))
         idx = [c for c in idx if c in known]
-        return etf_level(self.index(name, idx, **params), self.bundle, codes)
+        out = etf_level(self.index(name, idx, **params), self.bundle, codes)
+        spec = get_factor(name)
+        if self.etf_fallback and spec.level == "index":
+            empty = out.columns[out.isna().all().to_numpy()]
+            if len(empty):
+                try:
+                    own = self._run(spec, self.inputs("etf", empty), params)
+                except DataMissingError:
+                    return out
+                listed = self.bundle.listed("etf", out.index).reindex(columns=empty, fill_value=False)
+                filled = own[empty].where(listed.to_numpy())
+                got = filled.columns[filled.notna().any().to_numpy()]
+                if len(got):
+                    out = out.copy()
+                    out[got] = filled[got]
+                    note = f"{name}: {len(got)} ETFs whose tracked index has no data use their own bars"
+                    if note not in self.notes:
+                        self.notes.append(note)
+        return out
 
     def compute(self, name: str, level: str = "index", codes=None, **params) -> pd.DataFrame:
         """Factor ``name`` at ``level`` ("stock" | "index" | "etf"), optionally for some codes only."""
