@@ -352,6 +352,8 @@ def factor_rank_table(res: RegimeRotationResult, variant: str | None = None, dat
     ranks = R.factor_ranks(res.factors, dirs, d) if (dirs != 0).any() else pd.DataFrame(index=res.universe.columns)
     ranks = ranks.rename(columns={f: f"{f} ({'+' if dirs[f] > 0 else '−'})" for f in dirs.index if dirs[f] != 0})
     out = ranks.reindex(picks)
+    rank_cols = [c for c in out.columns if c != "mean_rank"]
+    out[rank_cols] = out[rank_cols].astype("Int64")  # ranks are whole numbers, as in the seed's table
     out.insert(0, "name", res.names.reindex(picks).to_numpy())
     out["alpha"] = res.scores.loc[d].reindex(picks).to_numpy()
     out["weight"] = w.loc[d].reindex(picks).to_numpy()
