@@ -59,54 +59,30 @@ def backtest(
     out: Path = typer.Option(None, "--out", help="Run folder for report.html, tables, manifest, result (default runs/<name>-<time>)."),
 ) -> None:
     """Backtest a config: universe → scores → selection → weekly/monthly weights → engine → HTML report."""
+    import inspect
     import time
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from etfrot.config import CONFIG_MODELS, read_yaml
+    from etfrot.config import read_yaml
+    from etfrot.strategies import get_strategy
 
     raw = read_yaml(config)
     if bundle:
         raw["bundle"] = bundle
     name = raw.get("strategy", "backtest")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = out or Path("runs") / f"{raw.get('name', name)}-{stamp}"
-    if name == "backtest" or name in CONFIG_MODELS:
-        from etfrot.backtest import runner
-        from etfrot.config import load_config
-
-        cfg = load_config(raw)
-        b = _open_bundle(cfg.bundle, cfg.synth)
-        steps = ["universe, scores and selection", "benchmark", "backtest", "report"]
-        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task("starting", total=len(steps))
-
-            def step(label):
-                bar.update(task, description=label, completed=steps.index(label))
-
-            res, _ = runner.run(b, cfg, out_dir=run_dir, progress=step)
-            bar.update(task, completed=len(steps))
-        synthetic = b.is_synthetic
-        title = cfg.report.title or cfg.name
-        m = res.metrics(n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed)
-    else:  # a registered strategy (etfrot.strategies) runs its own pipeline
-        from etfrot.strategies import get_strategy
-
-        mod = get_strategy(name)
-        if hasattr(mod, "validate_config"):
-            mod.validate_config(raw)
-        b = _open_bundle(raw.get("bundle"), None)
-        res, sections = mod.run(b, raw, out_dir=run_dir)
-        if not (run_dir / "report.html").exists():
-            from etfrot.report import write_report
-
-            write_report(run_dir, title=raw.get("name", name), synthetic=b.is_synthetic, data_label=b.label,
-                         sections=sections, config=raw, manifest={"data_hash": b.content_hash, "bundle": str(b.path)})
-        if hasattr(res, "save") and not (run_dir / "result").exists():
-            res.save(run_dir / "result")
-        synthetic, title = b.is_synthetic, raw.get("name", name)
-        m = res.metrics()
+    mod = get_strategy(name)  # "backtest" is the config-driven runner; other names run their own pipeline
+    cfg = mod.validate_config(raw)
+    run_dir = out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    b = _open_bundle(cfg.bundle, cfg.synth)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(f"{name}: starting", total=None)
+        kw = {"progress": lambda label: bar.update(task, description=f"{name}: {label}")} \
+            if "progress" in inspect.signature(mod.run).parameters else {}
+        res, _ = mod.run(b, cfg, run_dir, **kw)
+    rep = cfg.report
+    m = res.metrics(n_boot=rep.bootstrap, block=rep.block, seed=rep.seed)
+    synthetic, title = b.is_synthetic, rep.title or cfg.name
     print_metrics(m, title, synthetic)
     console.print(f"report: {run_dir / 'report.html'}")
 
