@@ -435,7 +435,7 @@ def _em_checks(ctx: _Ctx, em: pd.DataFrame, bars: pd.DataFrame, cal) -> tuple[pd
             readme_count="79 ETFs (README's count over its 800-file set; this copy holds 462 files)")
     # days the tushare set lacks (before an ETF's first tushare bar)
     first_ts = bars.groupby("code")["date"].min()
-    e2 = em[["_file", "date"]].assign(first=em["_file"].map(first_ts))
+    e2 = em[["_file", "date"]].assign(first=em["_file"].astype(str).map(first_ts).astype("datetime64[ns]"))
     add_mask = (e2["first"].isna() | (e2["date"] < e2["first"])) & ~em["_file"].isin(unusable.index) & (em["close"] > 0)
     add = em[add_mask.to_numpy()]
     rep.add("etf_em_added_coverage", "etf_em_qfq_800", "Eastmoney rows on days the tushare set lacks (used)",
