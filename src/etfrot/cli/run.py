@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -30,11 +31,25 @@ def demo(
         res = run_demo(out, bundle=bundle, size=size, seed=seed, progress=lambda m: p.update(task, description=m))
     if res.synthetic:
         console.print("[bold white on red] SYNTHETIC DATA [/] every figure below comes from a simulated market")
-    _frame(res.summary[["benchmark", "annual_return", "annual_excess", "annual_excess_ci_lo", "annual_excess_ci_hi",
-                        "information_ratio", "max_drawdown", "win_rate", "run seconds"]],
-           "Summary" + (" (SYNTHETIC)" if res.synthetic else ""))
+    s = res.summary
+    rows = {
+        "benchmark": s["benchmark"],
+        "annual return": s["annual_return"].map(_pct),
+        "annual excess (relative NAV)": s["annual_excess"].map(_pct),
+        "  95 % CI": [f"{_pct(lo)} … {_pct(hi)}" for lo, hi in zip(s["annual_excess_ci_lo"], s["annual_excess_ci_hi"])],
+        "information ratio": s["information_ratio"].map(lambda v: f"{v:.2f}"),
+        "max drawdown": s["max_drawdown"].map(_pct),
+        "win rate per period": s["win_rate"].map(_pct),
+        "run time": s["run seconds"].map(lambda v: f"{v:.0f} s"),
+    }
+    _frame(pd.DataFrame(rows).T.rename_axis("metric"), "Summary" + (" (SYNTHETIC)" if res.synthetic else ""))
     for name, picks in res.picks.items():
-        _frame(picks.set_index("code"), f"Latest picks — {name}" + (" (SYNTHETIC)" if res.synthetic else ""))
+        d = picks["signal_date"].max() if len(picks) else None
+        shown = picks.set_index("code").drop(columns=["signal_date"]).rename(columns={"target": "weight"})
+        if "rank" in shown:
+            shown["rank"] = shown["rank"].astype("Int64")
+        _frame(shown, f"Latest picks — {name}" + (f" (signal {d:%Y-%m-%d})" if d is not None else "")
+               + (" (SYNTHETIC)" if res.synthetic else ""))
     console.print(f"report: [bold]{res.report}[/] (open it in a browser; each strategy's own report is linked)")
 
 
@@ -60,6 +75,10 @@ def signal(
         console.print(f"wrote {out / 'picks.csv'} and {out / 'picks.json'}")
 
 
+def _pct(v) -> str:
+    return "" if pd.isna(v) else f"{100 * v:.2f}%"
+
+
 def _frame(df, title: str) -> None:
     t = Table(title=title)
     t.add_column(df.index.name or "")
@@ -71,8 +90,6 @@ def _frame(df, title: str) -> None:
 
 
 def _fmt(v) -> str:
-    import pandas as pd
-
     if isinstance(v, float):
         return "" if pd.isna(v) else f"{v:.4f}"
     if isinstance(v, pd.Timestamp):
