@@ -29,6 +29,11 @@ def demo(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as p:
         task = p.add_task("demo", total=None)
         res = run_demo(out, bundle=bundle, size=size, seed=seed, progress=lambda m: p.update(task, description=m))
+    _print_result(res)
+
+
+def _print_result(res) -> None:
+    """Summary (metrics × strategies) and the latest picks of a demo / compare run."""
     if res.synthetic:
         console.print("[bold white on red] SYNTHETIC DATA [/] every figure below comes from a simulated market")
     s = res.summary
@@ -51,6 +56,30 @@ def demo(
         _frame(shown, f"Latest picks — {name}" + (f" (signal {d:%Y-%m-%d})" if d is not None else "")
                + (" (SYNTHETIC)" if res.synthetic else ""))
     console.print(f"report: [bold]{res.report}[/] (open it in a browser; each strategy's own report is linked)")
+
+
+
+@app.command("compare")
+def compare(
+    configs: list[str] = typer.Argument(..., help="Strategy configs (YAML paths or shipped names, e.g. regime_rotation_real)."),
+    bundle: Path = typer.Option(..., "--bundle", help="Bundle folder (e.g. one built by `etfrot data build-real`)."),
+    out: Path = typer.Option(Path("runs/compare"), "--out", help="Folder for the comparison and each strategy's report."),
+    oos_start: str | None = typer.Option(None, "--oos-start", help="First out-of-sample day, reported apart (e.g. 2021-01-01)."),
+) -> None:
+    """Run several strategy configs on one bundle and write a side-by-side report (with an out-of-sample split)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from etfrot.config import read_yaml
+    from etfrot.data import Bundle
+    from etfrot.demo import run_compare
+
+    b = Bundle.open(bundle)
+    cfgs = {Path(c).stem: read_yaml(c) for c in configs}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as p:
+        task = p.add_task("compare", total=None)
+        res = run_compare(b, cfgs, out, oos_start=oos_start, title=f"{len(cfgs)} strategies on {b.label}",
+                          progress=lambda m: p.update(task, description=m))
+    _print_result(res)
 
 
 @app.command("signal")

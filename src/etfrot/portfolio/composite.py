@@ -7,6 +7,8 @@ direction_f × factor_f over the codes eligible on t (``mask``). A code needs at
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -17,7 +19,8 @@ def zscore(panel: pd.DataFrame, mask: pd.DataFrame | None = None, clip: float | 
     if mask is not None:
         x[~mask.reindex(index=panel.index, columns=panel.columns, fill_value=False).to_numpy(bool)] = np.nan
     x[~np.isfinite(x)] = np.nan
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN dates give NaN, as they should
         mu = np.nanmean(x, axis=1, keepdims=True) if x.shape[1] else x
         sd = np.nanstd(x, axis=1, keepdims=True) if x.shape[1] else x
         z = np.where(sd > 0, (x - mu) / np.where(sd > 0, sd, 1.0), np.where(np.isfinite(x), 0.0, np.nan))

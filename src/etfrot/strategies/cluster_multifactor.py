@@ -191,13 +191,19 @@ def run(bundle, config, out_dir=None, *, progress=None):
     step("factor tests")
     eng = FactorEngine(bundle)
     panels, notes = {}, []
-    for name in cfg.test_factors:
+    for name in dict.fromkeys([*cfg.test_factors, *cfg.scores.factors]):
         try:
-            panels[name] = eng.compute(name, "etf").reindex(index=dates, columns=mask.columns)
+            p = eng.compute(name, "etf").reindex(index=dates, columns=mask.columns)
         except DataMissingError as e:
             notes.append(f"skipped {name}: {e}")
+            continue
+        if not p.where(mask).notna().to_numpy().any():
+            notes.append(f"skipped {name}: no value for any ETF of the pool (its indices lack the data it needs, "
+                         "e.g. constituent weights for fundamentals or fund flows)")
+            continue
+        panels[name] = p
     results = {}
-    for name, p in panels.items():
+    for name, p in ((n, q) for n, q in panels.items() if n in cfg.test_factors):
         spec = get_factor(name)
         r = factor_test(p, inst.prices, dates, quantiles=5, direction=spec.direction, universe=mask, name=name)
         r.category, r.label = spec.category, spec.label
@@ -217,7 +223,10 @@ def run(bundle, config, out_dir=None, *, progress=None):
     if cfg.single_factor_models and len(model_factors) > 1:
         for f in model_factors:
             step(f"backtest: {f} alone")
-            per_factor[f] = _model(cfg, panels, [f], n, mask, inst, bench, dates)[0]
+            try:
+                per_factor[f] = _model(cfg, panels, [f], n, mask, inst, bench, dates)[0]
+            except DataMissingError as e:
+                notes.append(f"no single-factor model for {f}: {e}")
     per_n = {}
     for k in cfg.n_grid:
         step(f"backtest: N = {k}")
