@@ -252,21 +252,19 @@ def write_model_report(out: Path, bundle, cfg: TrainConfig, tic: pd.DataFrame, t
                     "label on every scored test date; t with Newey–West lags for the overlapping labels.",
                     tables={"test IC": tic})]
     if table is not None:
-        e = cfg.evaluate
-        figs = []
-        ric = {}
-        for v, sc in scores.items():
-            from etfrot.evaluation import forward_returns, ic_series, stock_pool
-            from etfrot.data.calendar import rebalance_dates
+        from etfrot.data.calendar import rebalance_dates
+        from etfrot.evaluation import forward_returns, ic_series, stock_pool
 
-            d = rebalance_dates(bundle.calendar, e.freq)
+        e = cfg.evaluate
+        px = bundle.panel("stock_bars", "close", adjusted=True)
+        d = rebalance_dates(bundle.calendar, e.freq)
+        for sc in scores.values():
             d = d[d.isin(sc.index[sc.notna().any(axis=1)])]
-            px = bundle.panel("stock_bars", "close", adjusted=True)
-            mask = stock_pool(bundle, "all", d).reindex(columns=px.columns, fill_value=False)
-            fwd = forward_returns(px, d).where(mask.to_numpy())
-            ric[v] = ic_series(sc.reindex(index=d, columns=px.columns), fwd, "spearman")
-        figs.append(charts.lines_chart(pd.DataFrame(ric).cumsum(), title=f"Cumulative Rank IC, pool all, {e.freq}",
-                                       synthetic=syn))
+        mask = stock_pool(bundle, "all", d).reindex(columns=px.columns, fill_value=False)
+        fwd = forward_returns(px, d).where(mask.to_numpy())
+        ric = {v: ic_series(sc.reindex(index=d, columns=px.columns), fwd, "spearman") for v, sc in scores.items()}
+        figs = [charts.lines_chart(pd.DataFrame(ric).cumsum(), title=f"Cumulative Rank IC, pool all, {e.freq}",
+                                   synthetic=syn)]
         secs.append(Section("Stock factor tests per pool (seed 000 §2 tables)",
                             f"{lab}{e.freq.capitalize()} rebalancing, {e.quantiles} equal-weight groups per pool; stocks "
                             "suspended, ST or closed at a limit on the rebalance date excluded; long = top group against "
