@@ -15,7 +15,7 @@ import pandas as pd
 
 from etfrot.errors import ConfigError, DataMissingError
 
-TABLE_COLUMNS = ["model", "pool", "ic_mean", "icir", "ic_win_rate", "rank_ic_mean", "rank_icir", "long_excess_annual",
+TABLE_COLUMNS = ["model", "pool", "ic_mean", "icir", "ic_t_nw", "ic_win_rate", "rank_ic_mean", "rank_icir", "long_excess_annual",
                  "long_excess_max_drawdown", "long_ir", "long_win_rate", "long_short_annual", "long_short_sharpe",
                  "periods", "stocks_per_date"]
 
@@ -53,7 +53,7 @@ def stock_factor_table(bundle, factors: dict[str, pd.DataFrame], *, pools=("all"
             q = r.quantiles.metrics() if r.quantiles is not None else {}
             n = (f.notna() & mask).sum(axis=1)
             rows.append({"model": name, "pool": pool, "ic_mean": r.ic_stats["mean"], "icir": r.ic_stats["icir"],
-                         "ic_win_rate": r.ic_stats["pos_share"], "rank_ic_mean": r.rank_ic_stats["mean"],
+                         "ic_t_nw": r.ic_stats["t_nw"], "ic_win_rate": r.ic_stats["pos_share"], "rank_ic_mean": r.rank_ic_stats["mean"],
                          "rank_icir": r.rank_ic_stats["icir"],
                          "long_excess_annual": q.get("excess_annual_return", np.nan),
                          "long_excess_max_drawdown": q.get("excess_max_drawdown", np.nan),

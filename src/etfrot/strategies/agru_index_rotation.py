@@ -160,7 +160,7 @@ def index_factor_table(bundle, factor: pd.DataFrame, cfg: AgruIndexRotationConfi
             results[(freq, uni)] = r
             q = r.quantiles.metrics() if r.quantiles is not None else {}
             rows.append({"frequency": freq, "indices": uni, "ic_mean": r.ic_stats["mean"], "icir": r.ic_stats["icir"],
-                         "ic_win_rate": r.ic_stats["pos_share"], "rank_ic_mean": r.rank_ic_stats["mean"],
+                         "ic_t_nw": r.ic_stats["t_nw"], "ic_win_rate": r.ic_stats["pos_share"], "rank_ic_mean": r.rank_ic_stats["mean"],
                          "rank_icir": r.rank_ic_stats["icir"], "long_excess_annual": q.get("excess_annual_return", np.nan),
                          "long_excess_max_drawdown": q.get("excess_max_drawdown", np.nan),
                          "long_ir": q.get("information_ratio", np.nan), "long_win_rate": q.get("win_rate", np.nan),
