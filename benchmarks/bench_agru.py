@@ -171,6 +171,27 @@ def memory_worker(n_stocks: int, n_dates: int) -> None:
                       "materialised_bytes": len(s) * L * F * 4}))
 
 
+# ------------------------------------------------------------------------------------------ results file
+def write_sections(path, sections: dict[str, str]) -> None:
+    """Replace (or append) the named parts of the results file: key "" = everything before the first
+    "## " heading, other keys = a "## " heading line; each writer owns its parts and keeps the others."""
+    p = Path(path)
+    text = p.read_text() if p.exists() else ""
+    parts, order, cur = {"": []}, [""], ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            cur = line.strip()
+            parts[cur] = []
+            order.append(cur)
+        parts[cur].append(line)
+    for key, body in sections.items():
+        if key not in parts:
+            order.append(key)
+        parts[key] = body.rstrip("\n").splitlines()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("\n\n".join("\n".join(parts[k]).strip("\n") for k in order if parts[k]) + "\n")
+
+
 # ------------------------------------------------------------------------------------------ real data
 def real_config(bundle_path: str, variant: str, seeds: int):
     """The real-data training setting (CPU-sized: every 5th training date, ≤ 10 epochs, patience 2)."""
@@ -196,8 +217,16 @@ def real_variant_worker(bundle_path: str, variant: str, seeds: int) -> None:
     t0 = time.perf_counter()
     run = fit_stock_factor(b, m, w, sp, checkpoint_dir=out / "checkpoints" / variant, progress=False)
     run.scores.to_parquet(out / f"{variant}.parquet")
-    run.history.assign(seconds=time.perf_counter() - t0).to_csv(out / f"{variant}_history.csv", index=False)
-    print(json.dumps({"variant": variant, "seconds": time.perf_counter() - t0}))
+    secs = time.perf_counter() - t0
+    prev = out / f"{variant}_history.csv"
+    if prev.exists():  # a rerun that resumed finished checkpoints keeps the wall time of the training run
+        import pandas as pd
+
+        old = pd.read_csv(prev)
+        if "seconds" in old and len(old) == len(run.history):
+            secs = max(secs, float(old["seconds"].iloc[0]))
+    run.history.assign(seconds=secs).to_csv(prev, index=False)
+    print(json.dumps({"variant": variant, "seconds": secs}))
 
 
 def real_run(bundle_path: str, seeds: int, out_md: str) -> None:
@@ -225,17 +254,19 @@ def real_run(bundle_path: str, seeds: int, out_md: str) -> None:
     hist = {v: pd.read_csv(TMP / "real" / f"{v}_history.csv") for v in variants}
     print(tab.to_string())
     names = {"agru": "AGRU (2/1 decile-weighted MSE)", "gru": "GRU baseline (2/1)", "mse": "AGRU, plain MSE (1/1)"}
-    lines = ["| model | test IC | ICIR | Rank IC | Rank ICIR | Rank IC t (NW) | test days | epochs (best) per seed | train minutes |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | test IC | ICIR | Rank IC | Rank ICIR | Rank IC t (NW) | test days | best valid Rank IC (mean of seeds) "
+             "| best epoch per seed | wall minutes |", "|---|---|---|---|---|---|---|---|---|---|"]
     for v in variants:
         r = tab.loc[v]
         h = hist[v]
         best = ", ".join(str(int(x)) for x in h.groupby("seed")["best_epoch"].first())
+        vbest = h.groupby("seed")["valid_rank_ic"].max().mean()
         lines.append(f"| {names[v]} | {r['ic_mean']:.4f} | {r['icir']:.2f} | {r['rank_ic_mean']:.4f} | {r['rank_icir']:.2f} | "
-                     f"{r['rank_ic_t_nw']:.2f} | {int(r['dates'])} | {best} | {secs[v] / 60:.1f} |")
-    lines.append("| qlib ALSTM, Alpha360, published (CSI 300, test 2017–2020) | 0.0497 | 0.38 | 0.0599 | 0.47 | | | | |")
+                     f"{r['rank_ic_t_nw']:.2f} | {int(r['dates'])} | {vbest:.4f} | {best} | {secs[v] / 60:.1f} |")
+    lines.append("| qlib ALSTM, Alpha360, published (CSI 300, test 2017–2020) | 0.0497 | 0.38 | 0.0599 | 0.47 | | | | | |")
     n_stocks = int(ds.sample_mask(with_label=True)[ds.dates >= "2021-01-01"].sum(axis=1).mean())
-    md = ["", "## Real data: CSI 300 members, train ≤ 2019, valid 2020, test 2021–2022", "",
+    heading = "## Real data: CSI 300 members, train ≤ 2019, valid 2020, test 2021–2022"
+    md = [heading, "",
           f"`benchmarks/bench_agru.py --real BUNDLE --seeds {seeds}` on the bundle from `etfrot data build-real "
           f"../shared/data/real` (263 stocks of today's CSI 300 list without ChiNext, 2010–2022, restricted each day to "
           f"point-in-time CSI 300 members: {n_stocks} scored stocks per test day on average). Each model: GRU(64×2), "
@@ -244,16 +275,64 @@ def real_run(bundle_path: str, seeds: int, out_md: str) -> None:
           "three models in parallel processes. IC / Rank IC per test day against the standardised label; ICIR = mean / "
           "std of the daily IC; t with Newey–West lags 19 for the overlapping 20-day labels.", "",
           *lines, "",
+          "Read with care: two test years of 20-day labels are about 23 independent periods, so one Rank IC carries a "
+          "standard error of roughly 0.03; the 2020 validation Rank IC of every setting was near zero (it picked the "
+          "epochs, not the model), and the CPU budget (10 epochs of ~60 Adam steps on every 5th date) leaves the models "
+          "under-trained. The gap AGRU > plain MSE > GRU matches seed 000's ordering but is within about two standard "
+          "errors; treat it as weak evidence.", "",
           "qlib's row is its published benchmark (examples/benchmarks/ALSTM, Alpha360 features, CSI 300, test "
           "2017-01-01 → 2020-08-01, label = 1-day return from t+1 to t+2), quoted for scale only: different years, a "
           "different universe (all CSI 300 members vs. our 263-stock subset of today's list, which is survivorship-"
           "biased), a different label (20-day vs 1-day) and different inputs (Alpha360's 60-day normalised price/volume "
           "vs our 40-day OHLCV + VWAP). The numbers are not comparable beyond their order of magnitude."]
-    p = Path(out_md)
-    old = p.read_text() if p.exists() else ""
-    head = old.split("\n## Real data", 1)[0].rstrip("\n")
-    p.write_text(head + "\n" + "\n".join(md) + "\n")
-    print(f"wrote {p}")
+    write_sections(out_md, {heading: "\n".join(md)})
+    print(f"wrote {out_md}")
+
+
+def _md_table(df) -> str:
+    """A DataFrame as a Markdown table (index levels first; floats with 4 decimals)."""
+    d = df.reset_index()
+    fmt = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)  # noqa: E731
+    rows = ["| " + " | ".join(map(str, d.columns)) + " |", "|" + "---|" * d.shape[1]]
+    rows += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in d.itertuples(index=False)]
+    return "\n".join(rows)
+
+
+def synthetic_run(out_md: str, seeds: int) -> None:
+    """AGRU vs GRU vs plain-MSE AGRU on the default synthetic market (train ≤ 2016, valid 2017, test 2018–2022):
+    `etfrot model train`'s pipeline with a CPU-sized model; test IC table + stock factor tests per pool."""
+    from etfrot.model.config import load_train_config
+    from etfrot.model.pipeline import train_from_config
+
+    b = _bundle()
+    cfg = load_train_config({
+        "name": "agru-synthetic", "out": str(TMP / "synthetic_run"),
+        "model": {"hidden_size": 32, "num_layers": 1, "lr": 2e-3, "epochs": 6, "patience": 2, "batch_size": 2048,
+                  "seeds": seeds, "train_date_stride": 5, "valid_date_stride": 2, "device": "cpu", "num_threads": 1},
+        "split": {"scheme": "fixed", "train_end": "2016-12-31", "valid_end": "2017-12-31"},
+        "evaluate": {"pools": ["all", "csi300", "csi500", "csi1000"], "freq": "monthly", "quantiles": 10,
+                     "compare": ["gru", "mse"]}})
+    t0 = time.perf_counter()
+    res = train_from_config(b, cfg, progress=False)
+    mins = (time.perf_counter() - t0) / 60
+    tic = res.test_ic[["ic_mean", "icir", "rank_ic_mean", "rank_icir", "rank_ic_t_nw", "dates"]]
+    ft = res.factor_table.set_index(["model", "pool"])[["ic_mean", "icir", "ic_win_rate", "long_excess_annual",
+                                                          "long_excess_max_drawdown", "long_ir", "long_short_sharpe"]]
+    heading = "## SYNTHETIC market: AGRU vs GRU vs plain MSE (seed 000 §2 tables)"
+    md = [heading, "",
+          f"SYNTHETIC DATA (default synthetic bundle, 800 stocks, 2013–2022). `benchmarks/bench_agru.py --synthetic "
+          f"--seeds {seeds}`: GRU(32×1), {seeds} seeds, ≤ 6 epochs, every 5th training date, train ≤ 2016, valid 2017, "
+          f"test 2018 → 2022-12 ({mins:.1f} min on CPU for the three models). Test IC against the standardised 20-day "
+          "label on the weekly ∪ monthly dates; factor tests monthly, 10 groups, suspended / ST / limit stocks "
+          "excluded, long = top group vs the pool's equal weight. (The synthetic market flags every stock ST in its "
+          "last 120 days, so the pools are empty from 2022-07 on.)", "",
+          "Test IC:", "", _md_table(tic), "", "Stock factor tests per pool:", "",
+          _md_table(ft), "",
+          "What a synthetic market can show: the planted price–volume signal (a persistent stock alpha visible in past "
+          "returns and abnormal volume) is learnt by all three settings to the same degree — attention over the steps "
+          "and the decile weights neither help nor hurt here; the real-data run below is where they can differ.", ""]
+    write_sections(out_md, {heading: "\n".join(md)})
+    print("\n".join(md))
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -301,7 +380,11 @@ def main() -> None:
     ap.add_argument("--real", metavar="BUNDLE", help="run the real-data comparison on this bundle instead")
     ap.add_argument("--seeds", type=int, default=5, help="seeds per model for --real")
     ap.add_argument("--real-variant", nargs=3, metavar=("BUNDLE", "VARIANT", "SEEDS"))
+    ap.add_argument("--synthetic", action="store_true", help="AGRU vs GRU vs MSE on the default synthetic market")
     a = ap.parse_args()
+    if a.synthetic:
+        synthetic_run(a.out, a.seeds if a.seeds != 5 else 2)
+        return
     if a.real_variant:
         real_variant_worker(a.real_variant[0], a.real_variant[1], int(a.real_variant[2]))
         return
@@ -385,20 +468,24 @@ def report(rows, mem, a, torch_version: str, gather: float) -> None:
           f"alternate batch by batch in one process ({a.rounds} rounds, order flipped every round) so that both see the "
           "same machine load; the absolute numbers move with the load of this shared machine, the ratio much less. "
           f"Last column: AGRU's step plus our lazy window gather + per-sample normalisation of date-grouped batches "
-          f"({1e6 * gather:.1f} µs per sample, measured separately).", "", table, ""]
+          f"({1e6 * gather:.1f} µs per sample, measured separately).",
+          "A first version timed the two models one after the other in separate processes and showed AGRU at 0.5× "
+          "qlib: on this shared machine the load moved between the two timing windows (AGRU alone, re-timed in a "
+          "clean process, ran at 3,500–4,000 samples/s, as fast as qlib). Alternating batch by batch removes that bias.",
+          ("No GPU was lent to this task; `--device cuda` times the same on one." if a.device == "cpu" else ""),
+          "", table, ""]
+    parts = {"": "\n".join(md)}
     if mem:
         gb = 2**30
-        md += ["## Memory at full A-share scale", "",
+        md = ["## Memory at full A-share scale", "",
                f"WindowDataset over {mem['stocks']:,} stocks × {mem['dates']:,} dates (15 years), 6 float32 features: "
                f"{mem['samples']:,} samples; dataset arrays {mem['dataset_bytes'] / gb:.2f} GiB + sample index "
                f"{mem['sample_index_bytes'] / gb:.2f} GiB; peak RSS of the whole process (incl. the random input it was "
                f"built from and Python/numpy) {mem['peak_rss'] / gb:.2f} GiB; built in {mem['build_seconds']:.1f} s. "
                f"Materialising every window instead would take {mem['materialised_bytes'] / gb:.1f} GiB. Cutting one "
                f"{mem['cross_section']:,}-stock cross-section (one training batch) takes {1e3 * mem['cross_section_seconds']:.0f} ms.", ""]
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    old = Path(a.out).read_text() if Path(a.out).exists() else ""
-    keep = "\n## Real data" + old.split("\n## Real data", 1)[1] if "\n## Real data" in old else ""
-    Path(a.out).write_text("\n".join(md) + keep)
+        parts["## Memory at full A-share scale"] = "\n".join(md)
+    write_sections(a.out, parts)
     print(f"wrote {a.out}")
 
 
