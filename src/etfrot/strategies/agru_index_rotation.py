@@ -300,10 +300,19 @@ def run(bundle, config, out_dir=None, *, progress=None):
                                                   title=f"Index factor: quantile NAV / universe, {freq}", synthetic=syn))
             figs.append(charts.ic_chart(r.rank_ic.dropna(), title=f"Index factor Rank IC, {freq}", synthetic=syn))
     cov_on = cov.reindex(dates).where(uni.reindex(dates).to_numpy())
+    n_uni = uni.reindex(dates).sum(axis=1)
+    n_scored = scores.notna().sum(axis=1)
+    thin = ("" if n_scored.median() >= 5 else
+            f" WARNING: only {int(n_scored.median())} index(es) per date carry a factor value — the bundle lacks "
+            "constituent weights (or stock scores) for most ETF-tracked indices, so the selection is degenerate.")
+    if thin:
+        sections[0].text = sections[0].text + thin
     sections.append(Section("Index factor tests (seed 000 §3.2)",
                             f"{lab}Index factor = constituent-weighted mean of the AGRU stock scores (latest weight "
                             f"snapshot, coverage ≥ {cfg.index_factor.min_coverage:.0%}; median coverage over the "
-                            f"universe {float(np.nanmedian(cov_on.to_numpy())):.0%}). IC against the return to the next "
+                            f"universe {float(np.nanmedian(cov_on.to_numpy())):.0%}; indices with a value per date: "
+                            f"median {int(n_scored.median())} of {int(n_uni.median())} in the universe).{thin} "
+                            "IC against the return to the next "
                             f"rebalance; {cfg.index_factor.quantiles} groups; long = top group vs the universe's equal "
                             "weight; universe = indices tracked by a listed ETF (all categories, or industry/theme only).",
                             tables={"index factor tests": itab.set_index(["frequency", "indices"]) if len(itab) else itab},
