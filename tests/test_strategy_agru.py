@@ -29,8 +29,6 @@ def test_config_validation():
         agru.validate_config(tiny(stock_model={"model": {"hidden": 3}}))
     with pytest.raises(ConfigError, match="makes its own scores"):
         agru.validate_config(tiny(scores={"source": "random"}))
-    with pytest.raises(ConfigError, match="kind must be 'etf'"):
-        agru.validate_config(tiny(universe={"kind": "index"}))
     with pytest.raises(ConfigError, match="mmr_candidates"):
         agru.validate_config(tiny(mmr_candidates=1.5))
     c = agru.validate_config({"strategy": "agru_index_rotation"})
@@ -39,7 +37,7 @@ def test_config_validation():
     assert c.stock_model.model.seeds == 5 and c.stock_model.model.extreme_weight == 2.0
 
 
-@pytest.mark.parametrize("name", ["agru_index_rotation", "agru_index_rotation_demo", "agru_index_rotation_monthly",
+@pytest.mark.parametrize("name", ["agru_index_rotation", "agru_index_rotation_demo", "agru_index_rotation_real", "agru_index_rotation_monthly",
                                   "agru_index_rotation_n5", "agru_index_rotation_n10", "agru_index_rotation_n15",
                                   "agru_index_rotation_aum", "agru_index_rotation_industry"])
 def test_shipped_configs_validate(name):
@@ -52,7 +50,7 @@ def test_shipped_configs_validate(name):
         assert c.universe.min_aum == 1e8
     if name.endswith("industry"):
         assert c.universe.categories == ["industry_theme"]
-    if not name.endswith("demo"):  # variants share the main config's stock model, so they share its cache
+    if not name.endswith(("demo", "real")):  # variants share the main config's stock model, so they share its cache
         main = agru.validate_config(load_config("agru_index_rotation")).stock_model
         assert (c.stock_model.model, c.stock_model.window, c.stock_model.split) == (main.model, main.window, main.split)
 
@@ -135,3 +133,22 @@ def test_null_market_has_no_excess(null_bundle):
     assert m["annual_excess_ci_lo"] < 0 < m["annual_excess_ci_hi"], m[["annual_excess", "annual_excess_ci_lo", "annual_excess_ci_hi"]]
     itab = {k: v for s in sections for k, v in s.tables.items()}["index factor tests"]
     assert len(itab) == 4 and (itab["ic_t_nw"].abs() < 3).all(), itab[["ic_mean", "ic_t_nw"]]
+
+
+def test_index_kind_holds_indices_directly(small_bundle, tmp_path):
+    """universe.kind index: weights on industry indices themselves (no ETF), top 10 % by the index factor."""
+    p = tmp_path / "s.parquet"
+    _oracle_scores(small_bundle).to_parquet(p)
+    cfg = tiny(stock_model={"scores_path": str(p), "evaluate": None},
+               universe={"kind": "index", "categories": ["industry_theme"]},
+               selection={"method": "top_quantile", "quantile": 0.1})
+    res, sections = agru.run(small_bundle, cfg)
+    info = small_bundle.info("index")
+    t = res.targets
+    held = t.columns[t.to_numpy().any(axis=0)]
+    assert len(held) and set(info.loc[held, "category"]) == {"industry_theme"}
+    n_ind = int((info["category"] == "industry_theme").sum())
+    k = (t > 1e-9).sum(axis=1)
+    assert k.max() <= max(1, int(np.ceil(0.1 * n_ind)))
+    hold = {k: v for s in sections for k, v in s.tables.items()}["holdings"]
+    assert "etf" not in hold.columns and set(hold["index"]) <= set(held)

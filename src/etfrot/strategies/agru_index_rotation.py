@@ -13,7 +13,9 @@ Pipeline (each step uses data known on the date):
    ``index_factor.min_coverage``. Tested weekly and monthly, on all indices and industry/theme only.
 3. **Universe** (seed 000 §3.1, §3.5): A-share indices tracked by a listed ETF on the date
    (:func:`etfrot.universe.screen.screen_etfs`, overseas excluded), one ETF per index (largest size,
-   then 20-day amount, then fee); the AUM ≥ 1e8 variant sets ``universe.min_aum``.
+   then 20-day amount, then fee); the AUM ≥ 1e8 variant sets ``universe.min_aum``. ``universe.kind: index``
+   holds the indices themselves (for data whose ETF-tracked indices have no constituent weights, such as
+   the real bundle, where only SW level-1 industries carry weights).
 4. **Selection** (seed 000 §3.3–3.4, §4): hold as many indices as the top ``selection.quantile`` (10 %)
    of the universe (or ``selection.n``), picked greedily by MMR, λ·s_i − (1−λ)·max_{j∈S} corr(i, j),
    s = rank-normalised index factor, corr = Pearson correlation of the indices' daily returns over
@@ -81,8 +83,6 @@ class AgruIndexRotationConfig(BacktestConfig):
 
     @model_validator(mode="after")
     def _check(self):
-        if self.universe.kind != "etf":
-            raise ValueError("universe.kind must be 'etf' (the strategy holds one ETF per selected index)")
         if isinstance(self.mmr_candidates, float) and not 0 < self.mmr_candidates <= 1:
             raise ValueError(f"mmr_candidates must be in (0, 1] or 'all', got {self.mmr_candidates}")
         if "scores" in self.model_fields_set:
@@ -153,8 +153,12 @@ def index_factor_table(bundle, factor: pd.DataFrame, cfg: AgruIndexRotationConfi
             continue
         for uni in f.test_universes:
             cats = ["industry_theme"] if uni == "industry" else list(u.categories)
-            mask = index_universe(bundle, dates, categories=cats, min_aum=u.min_aum,
-                                  min_listed_months=u.min_listed_months).reindex(columns=prices.columns, fill_value=False)
+            if u.kind == "etf":
+                mask = index_universe(bundle, dates, categories=cats, min_aum=u.min_aum,
+                                      min_listed_months=u.min_listed_months)
+            else:
+                mask = direct_index_universe(bundle, dates, cats, u.exclude_overseas, u.codes)
+            mask = mask.reindex(columns=prices.columns, fill_value=False)
             r = factor_test(factor.reindex(index=dates, columns=prices.columns), prices, dates, quantiles=f.quantiles,
                             universe=mask, name=f"{freq}/{uni}")
             results[(freq, uni)] = r
@@ -166,6 +170,24 @@ def index_factor_table(bundle, factor: pd.DataFrame, cfg: AgruIndexRotationConfi
                          "long_ir": q.get("information_ratio", np.nan), "long_win_rate": q.get("win_rate", np.nan),
                          "periods": r.ic_stats["n"], "indices_per_date": float(mask.sum(axis=1).mean())})
     return pd.DataFrame(rows), results
+
+
+def direct_index_universe(bundle, dates: pd.DatetimeIndex, categories, exclude_overseas: bool = True,
+                          codes=None) -> pd.DataFrame:
+    """``universe.kind: index``: bool panel date × index of the indices held directly (no ETF): the given
+    categories (overseas excluded), a close on the date — for data whose ETF-tracked indices lack
+    constituent weights (e.g. the real bundle's SW level-1 industries)."""
+    from etfrot.universe.screen import is_overseas_code
+
+    info = bundle.table("index_info")
+    ok = info["category"].astype(str).isin(list(categories)).to_numpy(dtype=bool)
+    if exclude_overseas:
+        ok = ok & (info["region"].astype(str) != "overseas").to_numpy(dtype=bool) & ~is_overseas_code(info["code"])
+    sel = pd.Index(info.loc[ok, "code"].astype(str))
+    if codes is not None:
+        sel = sel.intersection(pd.Index(codes))
+    px = bundle.panel("index_bars", "close").reindex(index=pd.DatetimeIndex(dates), columns=sel)
+    return px.notna()
 
 
 def etf_weights(index_w: pd.DataFrame, etf_for_index: pd.DataFrame) -> pd.DataFrame:
@@ -207,13 +229,14 @@ def holdings_table(w_idx: pd.DataFrame, idx_scores: pd.DataFrame, etf_for_index:
     d, j = np.nonzero(w.to_numpy() > 0)
     dates, idx = w.index[d], w.columns[j]
     names = bundle.info("index")["name"]
-    etf_names = bundle.info("etf")["name"]
+    etf_names = bundle.info("etf")["name"] if etf_for_index is not None else None
     s = idx_scores.reindex(index=w.index, columns=w.columns)
     rank = s.rank(axis=1, ascending=False, method="min")
-    etf = etf_for_index.reindex(index=w.index, columns=w.columns).to_numpy(object)[d, j]
-    out = pd.DataFrame({"date": dates, "index": idx, "index_name": names.reindex(idx).to_numpy(),
-                        "etf": etf, "etf_name": etf_names.reindex(pd.Index(etf)).to_numpy(),
-                        "weight": w.to_numpy()[d, j], "index_factor": s.to_numpy()[d, j], "rank": rank.to_numpy()[d, j]})
+    out = pd.DataFrame({"date": dates, "index": idx, "index_name": names.reindex(idx).to_numpy()})
+    if etf_for_index is not None:
+        etf = etf_for_index.reindex(index=w.index, columns=w.columns).to_numpy(object)[d, j]
+        out["etf"], out["etf_name"] = etf, etf_names.reindex(pd.Index(etf)).to_numpy()
+    out["weight"], out["index_factor"], out["rank"] = w.to_numpy()[d, j], s.to_numpy()[d, j], rank.to_numpy()[d, j]
     return out.sort_values(["date", "rank"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -251,24 +274,31 @@ def run(bundle, config, out_dir=None, *, progress=None):
                                f"({have[0]:%Y-%m-%d} → {have[-1]:%Y-%m-%d}); lengthen the test period")
     step("universe and selection")
     u = cfg.universe
-    scr = screen_etfs(bundle, dates, categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
-                      min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=u.one_per_index)
-    uni = scr.index_universe.reindex(columns=idx_f.columns, fill_value=False)
+    if u.kind == "etf":
+        scr = screen_etfs(bundle, dates, categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
+                          min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=u.one_per_index)
+        uni, etf_for_index = scr.index_universe, scr.etf_for_index
+    else:  # indices held directly
+        uni, etf_for_index = direct_index_universe(bundle, dates, u.categories, u.exclude_overseas, u.codes), None
+    uni = uni.reindex(columns=idx_f.columns, fill_value=False)
     scores = idx_f.reindex(index=dates).where(uni.reindex(dates).to_numpy())
     w_idx = select_indices(bundle, scores, dates, uni, cfg)
     held = w_idx.to_numpy().sum(axis=1) > 0
     if not held.any():
         raise DataMissingError("no index was selected on any date; check the universe rules and index weights")
     w_idx = w_idx.iloc[int(np.argmax(held)):]
-    w_etf = etf_weights(w_idx, scr.etf_for_index)
     step("backtest")
-    inst = runner.instruments(bundle, "etf")
-    bench = runner.benchmark_for(bundle, cfg, inst, scr.kept.reindex(columns=inst.prices.columns, fill_value=False))
-    etf_scores = _etf_scores(scores, scr.etf_for_index)
-    res = run_backtest(w_etf, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
+    inst = runner.instruments(bundle, u.kind)
+    if u.kind == "etf":
+        w_trade, trade_scores = etf_weights(w_idx, etf_for_index), _etf_scores(scores, etf_for_index)
+        bench = runner.benchmark_for(bundle, cfg, inst, scr.kept.reindex(columns=inst.prices.columns, fill_value=False))
+    else:
+        w_trade, trade_scores = w_idx.loc[:, w_idx.to_numpy().any(axis=0)], scores
+        bench = runner.benchmark_for(bundle, cfg, inst, uni.reindex(columns=inst.prices.columns, fill_value=False))
+    res = run_backtest(w_trade, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
                        execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
                        tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
-                       benchmark_name=None if bench is None else str(bench.name), scores=etf_scores, names=inst.names,
+                       benchmark_name=None if bench is None else str(bench.name), scores=trade_scores, names=inst.names,
                        end=cfg.end)
 
     step("report")
@@ -277,14 +307,17 @@ def run(bundle, config, out_dir=None, *, progress=None):
            f"{'all' if cfg.mmr_candidates == 'all' else f'top {cfg.mmr_candidates:.0%}'})" if sel.method == "mmr"
            else sel.method.replace("_", " "))
     size = f"top {sel.quantile:.0%} of the universe" if not sel.n else f"{sel.n}"
+    held_as = ("one ETF per index" if u.kind == "etf" else "the indices held directly (no ETF: "
+               "universe.kind index)")
+    where = (f"{', '.join(u.categories)} indices with a listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "")
+             if u.kind == "etf" else f"{', '.join(u.categories)} indices with a price")
     describe = (f"{lab}Seed 000: AGRU stock factor aggregated to indices by constituent weight; {size} indices by {how}, "
-                f"equal weight, one ETF per index, {cfg.frequency}; universe: {', '.join(u.categories)} indices with a "
-                f"listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "") + ".")
+                f"equal weight, {held_as}, {cfg.frequency}; universe: {where}.")
     sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn,
                                  last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
                                  block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
                                  describe=describe)
-    hold = holdings_table(w_idx, scores, scr.etf_for_index, bundle, cfg.holdings_weeks)
+    hold = holdings_table(w_idx, scores, etf_for_index, bundle, cfg.holdings_weeks)
     n_held = (w_idx > 0).sum(axis=1)
     sections.append(Section(f"Holdings of the last {cfg.holdings_weeks} rebalances (seed 000 §4)",
                             f"{lab}Index, its ETF, weight, index factor and its rank in the universe; "
