@@ -209,11 +209,11 @@ class Bundle:
             df = self.table(table)
             if field not in df.columns:
                 raise DataMissingError(f"table '{table}' has no column '{field}' (it has {list(df.columns)}).")
-            p = self._pivot(df, field)
+            p = self._pivot(table, field)
             if adjusted and field in ("open", "high", "low", "close", "vwap"):
                 if "adj_factor" not in df.columns:
                     raise DataMissingError(f"table '{table}' has no adj_factor; ask for adjusted=False.")
-                f = self._pivot(df, "adj_factor")
+                f = self.panel(table, "adj_factor")
                 p = p * f
                 if adjusted == "forward":
                     p = p / f.ffill().iloc[-1]
@@ -221,11 +221,13 @@ class Bundle:
         p = self._panels[key]
         return p if codes is None else p.reindex(columns=pd.Index(codes))
 
-    def _pivot(self, df: pd.DataFrame, field: str) -> pd.DataFrame:
+    def _pivot(self, table: str, field: str) -> pd.DataFrame:
         """Long (date, code, field) → date × code float panel on the calendar, via numpy index arithmetic."""
-        codes = pd.Index(pd.unique(df["code"]), name="code").sort_values()
-        r = self.calendar.get_indexer(df["date"])
-        c = codes.get_indexer(df["code"])
+        df = self.table(table)
+        if ("_index", table) not in self._panels:  # row/column positions, once per table
+            codes = pd.Index(pd.unique(df["code"]), name="code").sort_values()
+            self._panels[("_index", table)] = (codes, self.calendar.get_indexer(df["date"]), codes.get_indexer(df["code"]))
+        codes, r, c = self._panels[("_index", table)]
         vals = df[field].to_numpy(dtype=float, na_value=np.nan) if df[field].dtype != bool else df[field].to_numpy(float)
         out = np.full((len(self.calendar), len(codes)), np.nan)
         ok = r >= 0

@@ -32,6 +32,8 @@ fundamentals                   single-quarter EPS growth g_iq has +0.15·S·mean
                                growth QoQ, SUE predict returns while a and b persist
 macro (monthly, with release lags)  earnings proxy, credit proxy, CPI, PPI; industries drift by
                                the regime (E_t, C_t) with sensitivities e_k, c_k
+distress                       a stock loses 0.4·S %/day over the 60 days before its delisting (it is
+                               ST for the last 120 days whatever S)
 ==========================  ==============================================================
 
 Sizes: ``small`` (160 stocks, 8 industries, 4 years; seconds), ``default`` (800 stocks, 30
@@ -212,9 +214,9 @@ def synthesize(size: str = "default", seed: int = 0, signal: float = 1.0, progre
          + style_ret @ x_style.T + idio + S * (0.0006 * a + 0.0004 * q) + np.take_along_axis(ind_drift, ind_path, 1))
     # a drawdown and an ST spell before a delisting; random ST spells
     tpos = np.arange(T)[:, None]
-    pre_delist = (tpos >= delist_pos[None, :] - 60) & (tpos < delist_pos[None, :])
-    r = r - 0.004 * pre_delist
-    st = (tpos >= delist_pos[None, :] - 120) & (tpos < delist_pos[None, :])
+    pre_delist = (tpos >= delist_pos[None, :] - 60) & (tpos < delist_pos[None, :]) & delist[None, :]
+    r = r - S * 0.004 * pre_delist  # distress before a delisting: a planted (predictable) drift, so scaled by S
+    st = (tpos >= delist_pos[None, :] - 120) & (tpos < delist_pos[None, :]) & delist[None, :]
     st_start = np.where(rng.random(N) < 0.04, rng.integers(0, T, N), T + 1)
     st |= (tpos >= st_start[None, :]) & (tpos < st_start[None, :] + 200)
     listed = (tpos >= list_pos[None, :]) & (tpos < delist_pos[None, :])
