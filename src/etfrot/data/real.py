@@ -268,8 +268,6 @@ def build_etfs(ctx: _Ctx, cal: pd.DatetimeIndex, etfs=None) -> EtfData:
     code = raw["_file"]
     priced = raw["close"].notna()
     traded = priced & raw["vol"].notna() & (raw["vol"] > 0)
-    g_priced = priced.groupby(code)
-    n_files = code.nunique()
     # first / last priced row, first traded row per ETF (positions within each ETF)
     pos = raw.groupby(code).cumcount()
     first_priced = pos.where(priced).groupby(code).transform("min")

@@ -47,7 +47,7 @@ from etfrot.config import (
     load_config,
     register_config,
 )
-from etfrot.errors import ConfigError, DataMissingError
+from etfrot.errors import DataMissingError
 from etfrot.portfolio import regime as R
 
 SEED002_FACTORS = ["prosperity", "sue", "leader", "bubble", "reversal", "mom12_1", "crowding", "inflation_beta", "northbound"]

@@ -118,6 +118,27 @@ class FetchSummary:
     def rows(self) -> int:
         return sum(n for *_, n in self.fetched)
 
+    def merge(self, other: "FetchSummary") -> "FetchSummary":
+        """Add another batch's fetched / skipped / failed lists to this one (returns self)."""
+        self.fetched += other.fetched
+        self.skipped += other.skipped
+        self.failed += other.failed
+        return self
+
+
+class TableParts:
+    """Collects parsed frames per bundle table (empty ones ignored) and concatenates them."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[pd.DataFrame]] = {}
+
+    def add(self, name: str, df: pd.DataFrame | None) -> None:
+        if df is not None and len(df):
+            self.parts.setdefault(name, []).append(df)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {k: pd.concat(v, ignore_index=True) for k, v in self.parts.items()}
+
 
 class RawStore:
     """The library frames as downloaded: ``root/<source>/<kind>/<key>.parquet`` (atomic writes)."""

@@ -44,7 +44,7 @@ from etfrot.data.sources._common import (
     to_float,
     unit,
 )
-from etfrot.data.sources._fetch import RateLimiter, RawStore, Task, require, run_tasks
+from etfrot.data.sources._fetch import RateLimiter, RawStore, TableParts, Task, require, run_tasks
 
 SOURCE = "akshare"
 
@@ -271,22 +271,14 @@ def fetch(out, *, kinds=DEFAULT_KINDS, etfs=None, stocks=None, start=None, end=N
         tasks = plan(ak, group, etfs=etfs, stocks=stocks, store=store)
         s = run_tasks(tasks, store, start=start, end=end, limiter=RateLimiter(per_minute, sleep=sleep or time.sleep),
                       retries=retries, progress=progress, sleep=sleep or time.sleep, echo=echo)
-        if summary is None:
-            summary = s
-        else:
-            summary.fetched += s.fetched
-            summary.skipped += s.skipped
-            summary.failed += s.failed
+        summary = s if summary is None else summary.merge(s)
     return summary
 
 
 def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
     """Parse everything in the raw store into bundle tables (those it can provide)."""
-    out: dict[str, list[pd.DataFrame]] = {}
-
-    def add(name, df):
-        if df is not None and len(df):
-            out.setdefault(name, []).append(df)
+    out = TableParts()
+    add = out.add
 
     if (c := store.read("calendar", "sse")) is not None and len(c):
         add("calendar", parse_trade_dates(c))
@@ -308,4 +300,4 @@ def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
         add("stock_bars", parse_stock_zh_a_hist(df, key))
     for key, df in store.frames("stock_flows").items():
         add("flows", parse_stock_individual_fund_flow(df, key))
-    return {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+    return out.tables()

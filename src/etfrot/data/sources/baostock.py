@@ -47,7 +47,7 @@ from etfrot.data.sources._common import (
     to_dates,
     to_float,
 )
-from etfrot.data.sources._fetch import RateLimiter, RawStore, Task, require, run_tasks
+from etfrot.data.sources._fetch import RateLimiter, RawStore, TableParts, Task, require, run_tasks
 from etfrot.errors import SourceError
 
 SOURCE = "baostock"
@@ -322,23 +322,15 @@ def fetch(out, *, kinds=DEFAULT_KINDS, stocks=None, start=None, end=None, per_mi
             s = run_tasks(plan(sess, group, stocks=stocks), store, start=start, end=end,
                           limiter=RateLimiter(per_minute, sleep=sleep or time.sleep), retries=retries,
                           progress=progress, sleep=sleep or time.sleep, echo=echo)
-            if summary is None:
-                summary = s
-            else:
-                summary.fetched += s.fetched
-                summary.skipped += s.skipped
-                summary.failed += s.failed
+            summary = s if summary is None else summary.merge(s)
         return summary
     finally:
         sess.close()
 
 
 def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
-    out: dict[str, list[pd.DataFrame]] = {}
-
-    def add(name, df):
-        if df is not None and len(df):
-            out.setdefault(name, []).append(df)
+    out = TableParts()
+    add = out.add
 
     if (c := store.read("calendar", "trade_dates")) is not None and len(c):
         add("calendar", parse_trade_dates(c))
@@ -357,4 +349,4 @@ def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
     prof, grow = store.frames("fund_profit"), store.frames("fund_growth")
     for key, df in prof.items():
         add("fundamentals", parse_profit_growth(df, grow.get(key)))
-    return {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+    return out.tables()

@@ -48,7 +48,7 @@ from etfrot.data.sources._common import (
     to_float,
     unit,
 )
-from etfrot.data.sources._fetch import RateLimiter, RawStore, Task, require, run_tasks
+from etfrot.data.sources._fetch import RateLimiter, RawStore, TableParts, Task, require, run_tasks
 from etfrot.errors import SourceError
 
 SOURCE = "tushare"
@@ -357,22 +357,14 @@ def fetch(out, *, kinds=DEFAULT_KINDS, etfs=None, stocks=None, start=None, end=N
         s = run_tasks(plan(pro, group, etfs=etfs, stocks=stocks, store=store), store, start=start, end=end,
                       limiter=RateLimiter(per_minute, sleep=sleep or time.sleep), retries=retries, progress=progress,
                       sleep=sleep or time.sleep, echo=echo)
-        if summary is None:
-            summary = s
-        else:
-            summary.fetched += s.fetched
-            summary.skipped += s.skipped
-            summary.failed += s.failed
+        summary = s if summary is None else summary.merge(s)
     return summary
 
 
 def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
     """Parse everything in the raw store into bundle tables (those it can provide)."""
-    out: dict[str, list[pd.DataFrame]] = {}
-
-    def add(name, df):
-        if df is not None and len(df):
-            out.setdefault(name, []).append(df)
+    out = TableParts()
+    add = out.add
 
     if (c := store.read("calendar", "SSE")) is not None and len(c):
         add("calendar", parse_trade_cal(c))
@@ -396,7 +388,7 @@ def assemble(store: RawStore) -> dict[str, pd.DataFrame]:
         add("macro", parse_moneyflow_hsgt(df))
     for df in store.frames("sf_month").values():
         add("macro", parse_sf_month(df))
-    return {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+    return out.tables()
 
 
 def map_benchmark_to_index(benchmark: pd.Series, index_list: pd.DataFrame) -> pd.Series:
