@@ -152,6 +152,18 @@ def build_weights(bundle, cfg: BacktestConfig):
     return w.iloc[first:], scores, mask, inst
 
 
+def backtest_weights(cfg: BacktestConfig, weights: pd.DataFrame, inst: Instruments, bench: pd.Series | None,
+                     scores: pd.DataFrame | None = None):
+    """The engine run of a config: its execution price, costs and end date on ``inst``'s prices."""
+    from etfrot.backtest.engine import run_backtest
+
+    return run_backtest(weights, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
+                        execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
+                        tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
+                        benchmark_name=None if bench is None else str(bench.name), scores=scores, names=inst.names,
+                        end=cfg.end)
+
+
 def validate_config(config) -> BacktestConfig:
     """Strategy interface: a mapping (or a validated config) → :class:`BacktestConfig`."""
     return config if isinstance(config, BacktestConfig) else load_config(config, BacktestConfig)
@@ -163,7 +175,6 @@ def run(bundle, config, out_dir=None, *, progress=None):
     With ``out_dir`` the HTML report, tables, manifest and the saved result are written there.
     ``progress``: optional callable(step_name) for a progress display.
     """
-    from etfrot.backtest.engine import run_backtest
     from etfrot.report.sections import backtest_sections
 
     cfg = validate_config(config)
@@ -173,11 +184,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     step("benchmark")
     bench = benchmark_for(bundle, cfg, inst, mask)
     step("backtest")
-    res = run_backtest(w, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
-                       execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
-                       tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
-                       benchmark_name=None if bench is None else str(bench.name), scores=scores, names=inst.names,
-                       end=cfg.end)
+    res = backtest_weights(cfg, w, inst, bench, scores)
     step("report")
     title = cfg.report.title or cfg.name
     n_univ = mask.sum(axis=1)

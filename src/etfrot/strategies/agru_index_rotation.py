@@ -248,7 +248,6 @@ def run(bundle, config, out_dir=None, *, progress=None):
     names, index factor tests (weekly, monthly × all, industry), the stock model's out-of-sample IC and
     (``stock_model.evaluate``) its stock factor tests per pool, all labelled SYNTHETIC on synthetic data.
     """
-    from etfrot.backtest.engine import run_backtest
     from etfrot.data.calendar import rebalance_dates
     from etfrot.report import charts
     from etfrot.report.html import Section
@@ -295,11 +294,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     else:
         w_trade, trade_scores = w_idx.loc[:, w_idx.to_numpy().any(axis=0)], scores
         bench = runner.benchmark_for(bundle, cfg, inst, uni.reindex(columns=inst.prices.columns, fill_value=False))
-    res = run_backtest(w_trade, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
-                       execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
-                       tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
-                       benchmark_name=None if bench is None else str(bench.name), scores=trade_scores, names=inst.names,
-                       end=cfg.end)
+    res = runner.backtest_weights(cfg, w_trade, inst, bench, trade_scores)
 
     step("report")
     sel = cfg.selection

@@ -148,7 +148,6 @@ def pool_mask(bundle, cfg: ClusterMultifactorConfig, dates: pd.DatetimeIndex, pr
 # ------------------------------------------------------------------------------------------ run
 def _model(cfg, panels: dict, factors: list[str], n: int, mask, inst, bench, dates):
     """One top-N model: equal-weight z-score composite of ``factors`` on the pool, backtested."""
-    from etfrot.backtest.engine import run_backtest
     from etfrot.factors import get_factor
     from etfrot.portfolio import select_weights
     from etfrot.portfolio.composite import composite_scores
@@ -160,9 +159,7 @@ def _model(cfg, panels: dict, factors: list[str], n: int, mask, inst, bench, dat
         raise DataMissingError(f"no pick on any date for factors {factors}; the bundle may lack their tables")
     w = w.iloc[int(np.argmax(held)):]
     w = w.loc[:, w.to_numpy().any(axis=0)]
-    res = run_backtest(w, inst.prices, execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
-                       tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
-                       benchmark_name=None if bench is None else str(bench.name), scores=scores, names=inst.names, end=cfg.end)
+    res = runner.backtest_weights(cfg, w, inst, bench, scores)
     return res, scores
 
 

@@ -248,8 +248,7 @@ def _benchmark_weights(mask: pd.DataFrame) -> pd.DataFrame:
 
 def build(bundle, config) -> RegimeRotationResult:
     """Run the pipeline of the module docstring up to the backtests (no report)."""
-    from etfrot.backtest import run_backtest
-    from etfrot.backtest.runner import benchmark_for, instruments, universe_mask
+    from etfrot.backtest.runner import backtest_weights, benchmark_for, instruments, universe_mask
     from etfrot.data.calendar import rebalance_dates
     from etfrot.evaluation import forward_returns
     from etfrot.portfolio import exclusion_flags, select_weights
@@ -322,11 +321,7 @@ def build(bundle, config) -> RegimeRotationResult:
         w = w.loc[:, (w.to_numpy() > 0).any(axis=0)]
         weights[v] = w
         excluded[v] = flags if flags is not None else pd.DataFrame(False, index=dates, columns=mask.columns)
-        variants[v] = run_backtest(w, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
-                                   execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
-                                   tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
-                                   benchmark_name=None if bench is None else str(bench.name), scores=scores.loc[bt_dates],
-                                   names=inst.names, end=cfg.end)
+        variants[v] = backtest_weights(cfg, w, inst, bench, scores.loc[bt_dates])
     if not variants:
         raise DataMissingError(f"no variant could run: {skipped}")
     notes = []
