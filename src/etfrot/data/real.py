@@ -1215,7 +1215,12 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
     idx_codes = set(index_bars["code"]) | set(kept["tracked_index"]) | set(index_weights["index_code"]) | set(members["index_code"])
     tracked_names = dict(zip(kept["tracked_index"], kept["tracked_name"]))
     allnames = {**{k: v for k, v in tracked_names.items() if isinstance(v, str)}, **{k: v for k, v in idx_names.items() if v}}
-    index_info = index_info_frame(idx_codes, names=allnames)
+    # an index tracked only through a QDII / cross-border ETF (e.g. 中国互联网50 via 513050) is overseas
+    xb = kept.loc[kept["category"] == "cross_border", "tracked_index"]
+    index_info = index_info_frame(idx_codes, names=allnames, regions={c: "overseas" for c in xb if isinstance(c, str)})
+    rep.add("index_region_from_etf", "etf_meta_snapshot_2025", "indices tracked by a cross-border (QDII) ETF whose name "
+            "does not say so: region set to overseas", _ex(sorted(set(xb.dropna()))), 0, int(xb.nunique()),
+            "region = overseas (the universe screen then excludes them, SPEC §5)")
     nobars = sorted(idx_codes - set(index_bars["code"]))
     rep.add("index_without_bars", "index_info", "tracked indices with no bars in the data (category and region inferred "
             "from the name)", _ex(nobars), 0, len(nobars), "index_info row added so their ETFs stay; strategies that "
