@@ -7,25 +7,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from etfrot.cli.app import app
+from etfrot.cli.app import app, print_frame
 
 console = Console()
 model_app = typer.Typer(help="Train the AGRU stock model and predict stock scores with it.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-
-
-def _table(df, title: str) -> None:
-    import pandas as pd
-    from rich.table import Table
-
-    t = Table(title=title)
-    t.add_column(str(df.index.name or ""))
-    for c in df.columns:
-        t.add_column(str(c), justify="right")
-    for idx, row in df.iterrows():
-        t.add_row(str(idx), *["" if (isinstance(v, float) and pd.isna(v)) else (f"{v:.4f}" if isinstance(v, float) else str(v))
-                              for v in row])
-    console.print(t)
 
 
 @model_app.command("train")
@@ -50,12 +36,12 @@ def train(
     b = _open_bundle(cfg.bundle, cfg.synth)
     res = train_from_config(b, cfg, progress=True, log=console.print)
     tag = " (SYNTHETIC)" if b.is_synthetic else ""
-    _table(res.test_ic[["ic_mean", "icir", "rank_ic_mean", "rank_icir", "rank_ic_t_nw", "dates"]],
+    print_frame(res.test_ic[["ic_mean", "icir", "rank_ic_mean", "rank_icir", "rank_ic_t_nw", "dates"]],
            f"Test IC against the standardised {cfg.window.horizon}-day forward return{tag}")
     if res.factor_table is not None:
         cols = ["pool", "ic_mean", "icir", "ic_win_rate", "long_excess_annual", "long_excess_max_drawdown",
                 "long_short_sharpe", "periods"]
-        _table(res.factor_table.set_index("model")[cols],
+        print_frame(res.factor_table.set_index("model")[cols],
                f"Stock factor tests, {cfg.evaluate.freq}, {cfg.evaluate.quantiles} groups{tag} (all columns in the report)")
     console.print(f"models, scores and report in [bold]{res.out_dir}[/] (report: {res.report})")
 

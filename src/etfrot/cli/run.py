@@ -7,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from etfrot.cli.app import app
+from etfrot.cli.app import app, print_frame
 
 console = Console()
 
@@ -47,13 +46,13 @@ def _print_result(res) -> None:
         "win rate per period": s["win_rate"].map(_pct),
         "run time": s["run seconds"].map(lambda v: f"{v:.0f} s"),
     }
-    _frame(pd.DataFrame(rows).T.rename_axis("metric"), "Summary" + (" (SYNTHETIC)" if res.synthetic else ""))
+    print_frame(pd.DataFrame(rows).T.rename_axis("metric"), "Summary" + (" (SYNTHETIC)" if res.synthetic else ""))
     for name, picks in res.picks.items():
         d = picks["signal_date"].max() if len(picks) else None
         shown = picks.set_index("code").drop(columns=["signal_date"]).rename(columns={"target": "weight"})
         if "rank" in shown:
             shown["rank"] = shown["rank"].astype("Int64")
-        _frame(shown, f"Latest picks — {name}" + (f" (signal {d:%Y-%m-%d})" if d is not None else "")
+        print_frame(shown, f"Latest picks — {name}" + (f" (signal {d:%Y-%m-%d})" if d is not None else "")
                + (" (SYNTHETIC)" if res.synthetic else ""))
     console.print(f"report: [bold]{res.report}[/] (open it in a browser; each strategy's own report is linked)")
 
@@ -96,7 +95,7 @@ def signal(
     b = Bundle.open(bundle)
     picks = current_picks(b, config, date)
     title = f"Picks on {picks.attrs['date']:%Y-%m-%d} — {picks.attrs['strategy']}" + (" (SYNTHETIC)" if b.is_synthetic else "")
-    _frame(picks, title)
+    print_frame(picks, title)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         picks.to_csv(out / "picks.csv")
@@ -106,21 +105,3 @@ def signal(
 
 def _pct(v) -> str:
     return "" if pd.isna(v) else f"{100 * v:.2f}%"
-
-
-def _frame(df, title: str) -> None:
-    t = Table(title=title)
-    t.add_column(df.index.name or "")
-    for c in df.columns:
-        t.add_column(str(c), justify="right")
-    for idx, row in df.iterrows():
-        t.add_row(str(idx), *[_fmt(v) for v in row])
-    console.print(t)
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return "" if pd.isna(v) else f"{v:.4f}"
-    if isinstance(v, pd.Timestamp):
-        return f"{v:%Y-%m-%d}"
-    return str(v)
