@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,9 @@ from etfrot.data.sources._common import (
     to_dates,
     to_float,
 )
+from etfrot.data.quality import QualityReport
+from etfrot.data.quality import examples as _ex
+from etfrot.data.quality import span as _span
 from etfrot.errors import SourceError
 
 CAL_START = pd.Timestamp("2005-01-04")
@@ -97,62 +100,6 @@ CSI_THEME = {"H30184": ("H30184.CSI", "中证全指半导体"), "930713": ("9307
              "931071": ("931071.CSI", "人工智能产业"), "931160": ("931160.CSI", "通信设备"),
              "930651": ("930651.CSI", "中证计算机"), "930851": ("930851.CSI", "云计算与大数据"),
              "H30590": ("H30590.CSI", "机器人"), "000985": ("000985.CSI", "中证全指"), "000300": ("000300.SH", "沪深300")}
-
-
-# =============================================================================================== report
-@dataclass
-class QualityReport:
-    """Rows of (rule, dataset, defect, where, rows, items, action, readme, readme_count, note)."""
-
-    rows: list[dict] = field(default_factory=list)
-
-    def add(self, rule: str, dataset: str, defect: str, where: str, rows: int, items: int, action: str, *,
-            readme: bool = False, readme_count: str = "", note: str = "") -> None:
-        self.rows.append({"rule": rule, "dataset": dataset, "defect": defect, "where": where, "rows": int(rows),
-                          "items": int(items), "action": action, "readme": bool(readme), "readme_count": readme_count,
-                          "note": note})
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["rule", "dataset", "defect", "where", "rows", "items", "action", "readme",
-                                                "readme_count", "note"])
-
-    def get(self, rule: str) -> dict:
-        for r in self.rows:
-            if r["rule"] == rule:
-                return r
-        raise KeyError(f"no quality rule {rule!r}")
-
-    def markdown(self, title: str = "Data-quality report") -> str:
-        df = self.frame()
-        lines = [f"# {title}", "",
-                 "Every known defect of `../shared/data/real` (README) and every repair etfrot makes, with the rows "
-                 "it touched and what was done. `readme` marks defects the data README lists; `readme_count` is "
-                 "the README's own figure where it gives one.", "",
-                 "| rule | dataset | defect | where | rows | items | action | README (count) |",
-                 "|---|---|---|---|---:|---:|---|---|"]
-        esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-        for r in df.itertuples():
-            rd = ("yes" + (f" ({r.readme_count})" if r.readme_count else "")) if r.readme else ""
-            lines.append(f"| {r.rule} | {esc(r.dataset)} | {esc(r.defect)} | {esc(r.where)} | {r.rows:,} | {r.items:,} | "
-                         f"{esc(r.action)}{(' — ' + esc(r.note)) if r.note else ''} | {rd} |")
-        return "\n".join(lines) + "\n"
-
-    def write(self, folder: Path) -> tuple[Path, Path]:
-        folder.mkdir(parents=True, exist_ok=True)
-        c, m = folder / "quality_report.csv", folder / "quality_report.md"
-        self.frame().to_csv(c, index=False)
-        m.write_text(self.markdown())
-        return c, m
-
-
-def _ex(values, n: int = 6) -> str:
-    v = [str(x) for x in list(values)[:n]]
-    return ", ".join(v) + (" …" if len(list(values)) > n else "")
-
-
-def _span(dates) -> str:
-    d = pd.DatetimeIndex(dates)
-    return f"{d.min():%Y-%m-%d} → {d.max():%Y-%m-%d}" if len(d) else ""
 
 
 # =============================================================================================== helpers
