@@ -43,9 +43,10 @@ def q(built):
     return built.report.frame().set_index("rule", drop=False)
 
 
-def test_real_bundle_validates(b):
+def test_real_bundle_validates(b, real_data):
     b.validate()
-    assert not b.is_synthetic and b.label == "data: real:../shared/data/real"
+    assert not b.is_synthetic and b.label == f"data: real:{real_data.resolve()}"  # the folder actually read
+    assert b.manifest["meta"]["inputs"]["etf_tushare_unadj_883"]["last"] == "2022-12-30"
     cal = b.calendar
     assert cal[0] == pd.Timestamp("2005-01-04") and cal[-1] == pd.Timestamp("2022-12-30")
     assert pd.Timestamp("2018-06-18") not in cal and pd.Timestamp("2015-01-01") not in cal
@@ -84,7 +85,8 @@ def test_every_readme_defect_is_reported_with_its_count(q):
     assert q.loc["etf_ts_missing_days", "items"] == 9
     assert "missing after listing: 0 days" in q.loc["etf_ts_missing_days", "action"]
     assert q.loc["etf_ts_nan_leading", "rows"] > 0  # "most files begin with a few rows of NaN prices"
-    assert q.loc["etf_ts_delisted", "items"] == 73  # "73 ETFs that stopped trading before 2022-12-30"
+    assert q.loc["etf_tushare_unadj_883_delisted", "items"] == 73  # "73 ETFs that stopped trading before 2022-12-30"
+    assert q.loc["etf_tushare_unadj_883_source_end", "where"] == "2022-12-30"
     assert q.loc["etf_em_additive_adjustment", "items"] == 51  # "51 of 492 shared ETFs have days off by > 0.5 %"
     assert set(q.loc["etf_em_unusable", "where"].split(", ")) == {"159922.SZ", "512690.SH"}
     # "79 ETFs omit suspension days" counts the source's 800-file set; this copy's 462 files: 50
@@ -95,9 +97,14 @@ def test_every_readme_defect_is_reported_with_its_count(q):
     assert {"2015-01-01", "2018-06-18"} <= set(q.loc["holiday_rows_csi_theme", "where"].split(", "))
     assert q.loc["holiday_rows_csi300_daily", "where"] == "2021-01-01"
     assert q.loc["sw_l1_late_start", "where"] == "801950.SI, 801960.SI, 801970.SI, 801980.SI"
-    assert q.loc["weights_partial_snapshot", "where"].startswith("2009-12-03: 6 names, 16.4 %")
-    missing = q.loc["weights_missing_months", "note"].removeprefix("missing: ").split(", ")
-    assert {"2016-01", "2016-02"} <= set(missing) and len(missing) == q.loc["weights_missing_months", "items"] == 62
+    assert q.loc["weights_partial_snapshot_csi300_weights", "where"].startswith("000300.SH 2009-12-03: 6 names, 16.4 %")
+    missing = q.loc["weights_missing_months_csi300_weights", "note"].removeprefix("missing: ").split(", ")
+    assert {"000300.SH 2016-01", "000300.SH 2016-02"} <= set(missing)
+    assert len(missing) == q.loc["weights_missing_months_csi300_weights", "items"] == 62
+    # CSI 500 / SSE 50: "500 / 50 names in every snapshot … no month missing", 48 month ends each
+    csi = "index_weight_csi500_sse50_2016_2019"
+    assert q.loc[f"weights_partial_snapshot_{csi}", "items"] == q.loc[f"weights_missing_months_{csi}", "items"] == 0
+    assert q.loc[f"weights_units_{csi}", "items"] == 96
     assert "median 17 days" in q.loc["members_qlib_lag", "where"]  # "lag … by a median 17 days"
     assert q.loc["macro_sf_rmb_loans", "where"].startswith("2022-06: 61,759")
     assert q.loc["macro_jan_feb_nan", "rows"] == 30
@@ -105,12 +112,12 @@ def test_every_readme_defect_is_reported_with_its_count(q):
     assert "+374%" in q.loc["stock_listing_jumps", "where"]  # "e.g. +202 %, +374 %"
     assert "median ratio to BaoStock's volume 100.0" in q.loc["etf_ts_sh000300_layout", "action"]
     assert "median ratio to BaoStock's amount 1.000" in q.loc["units_quantsplaybook_amount", "action"]
-    readme_rules = {"etf_ts_nan_leading", "etf_ts_nan_inside", "etf_ts_missing_days", "etf_ts_delisted",
+    readme_rules = {"etf_ts_nan_leading", "etf_ts_nan_inside", "etf_ts_missing_days", "etf_tushare_unadj_883_delisted",
                     "etf_ts_sh000300_layout", "units_etf_ts", "etf_em_additive_adjustment", "etf_em_unusable",
                     "etf_em_omitted_days", "etf_em_added_coverage", "tr_rebase_pre2006", "holiday_rows_tr",
                     "index_sh000852_missing", "units_index_broad", "sw_l1_late_start", "holiday_rows_csi300_daily",
-                    "wind15_roe_stale", "wind15_end", "weights_partial_snapshot", "weights_missing_months",
-                    "weights_units", "stock_universe_bias", "stock_listing_jumps", "units_quantsplaybook_amount",
+                    "wind15_roe_stale", "wind15_end", "weights_partial_snapshot_csi300_weights",
+                    "weights_missing_months_csi300_weights", "weights_units_csi300_weights", "stock_universe_bias", "stock_listing_jumps", "units_quantsplaybook_amount",
                     "units_north_money", "etf_aum_lookahead", "etf_meta_static_mapping", "macro_release_lags",
                     "macro_new_loans_definition", "macro_sf_rmb_loans", "macro_jan_feb_nan", "macro_wind_vintage",
                     "macro_industrial_profit", "macro_tsf_definition_change", "sw_code_systems", "sw_backfilled",
@@ -184,6 +191,18 @@ def test_derived_sw_weights_are_csi300_members_by_industry(b):
     expected = csi[ind.reindex(csi.index) == "银行"]
     np.testing.assert_allclose(banks.sort_index(), (expected / expected.sum()).sort_index())
     assert "600036.SH" in banks.index  # China Merchants Bank
+
+
+def test_csi500_and_sse50_weights_are_read(b):
+    """index_weight_csi500_sse50_2016_2019: 48 month-end snapshots per index, 500 / 50 names, each summing to 1."""
+    w = b.table("index_weights")
+    for code, n in (("000905.SH", 500), ("000016.SH", 50)):
+        x = w[w["index_code"] == code]
+        per = x.groupby("date")["weight"].agg(["size", "sum"])
+        assert len(per) == 48 and (per["size"] == n).all() and np.allclose(per["sum"], 1.0)
+        assert per.index[0] == pd.Timestamp("2016-01-29") and per.index[-1] == pd.Timestamp("2019-12-31")
+    sse = w[(w["index_code"] == "000016.SH") & (w["date"] == pd.Timestamp("2016-01-29"))].set_index("stock_code")
+    assert sse.loc["600000.SH", "weight"] == pytest.approx(0.0471, rel=2e-3)  # 4.71 % in the file, renormalised
 
 
 def test_stock_flags_and_membership(b):

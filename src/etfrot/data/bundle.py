@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from etfrot import __version__
-from etfrot.data.pit import asof_panel
+from etfrot.data.pit import active_snapshot, asof_panel
 from etfrot.data.schema import TABLES, coerce_table, validate_table, validate_tables
 from etfrot.errors import BundleError, DataMissingError, ValidationError
 
@@ -294,7 +294,8 @@ class Bundle:
     def index_weights_panel(self, index_code: str, dates=None) -> pd.DataFrame:
         """Date × stock weights of ``index_code`` from the latest snapshot on or before each date.
 
-        A stock absent from the latest snapshot has weight NaN (not a stale weight of an older one).
+        A stock absent from the latest snapshot has weight NaN (not a stale weight of an older one); after the
+        snapshots end (:func:`etfrot.data.pit.snapshot_expiry`) every weight is NaN.
         """
         w = self.table("index_weights")
         w = w[w["index_code"] == index_code]
@@ -303,7 +304,7 @@ class Bundle:
             raise DataMissingError(f"table 'index_weights' has no snapshot of index '{index_code}'.")
         snaps = pd.DatetimeIndex(pd.unique(w["date"])).sort_values()
         wide = w.pivot(index="date", columns="stock_code", values="weight").reindex(snaps)
-        pos = snaps.searchsorted(dates, side="right") - 1
+        pos = active_snapshot(snaps, dates)
         out = wide.to_numpy()[np.clip(pos, 0, None)]
         out[pos < 0] = np.nan
         return pd.DataFrame(out, index=dates, columns=pd.Index(wide.columns, name="code"))
@@ -313,10 +314,28 @@ class Bundle:
         return pd.DatetimeIndex(pd.unique(w.loc[w["index_code"] == index_code, "date"])).sort_values()
 
     def members_panel(self, index_code: str, dates=None) -> pd.DataFrame:
-        """Bool panel date × stock: member of ``index_code`` on the date (weights first, else intervals)."""
+        """Bool panel date × stock: member of ``index_code`` on the date — by its weight snapshots on the dates
+        they are in force, by its membership intervals on the others (e.g. CSI 500 with weights 2016–2019 only)."""
         dates = self.calendar if dates is None else pd.DatetimeIndex(dates)
+        by_w = None
         if self.has("index_weights") and (self.table("index_weights")["index_code"] == index_code).any():
-            return self.index_weights_panel(index_code, dates).fillna(0) > 0
+            by_w = self.index_weights_panel(index_code, dates).fillna(0) > 0
+            live = active_snapshot(self.weight_snapshot_dates(index_code), dates) >= 0
+            if live.all():
+                return by_w
+        by_iv = self._interval_members(index_code, dates)
+        if by_w is None and by_iv is None:
+            raise DataMissingError(f"no membership data for index '{index_code}' (neither index_weights nor index_members).")
+        if by_iv is None:
+            return by_w
+        if by_w is None:
+            return by_iv
+        cols = by_w.columns.union(by_iv.columns)
+        w, iv = by_w.reindex(columns=cols, fill_value=False), by_iv.reindex(columns=cols, fill_value=False)
+        return w.where(np.broadcast_to(live[:, None], w.shape), iv)
+
+    def _interval_members(self, index_code: str, dates: pd.DatetimeIndex) -> pd.DataFrame | None:
+        """Bool panel from ``index_members`` intervals (start ≤ t ≤ end), or None without intervals."""
         if self.has("index_members"):
             m = self.table("index_members")
             m = m[m["index_code"] == index_code]
@@ -329,7 +348,7 @@ class Bundle:
                 for j in range(len(codes)):  # loop over codes (≤ a few thousand), body numpy
                     out[:, j] = inside[:, ci == j].any(axis=1)
                 return pd.DataFrame(out, index=dates, columns=codes)
-        raise DataMissingError(f"no membership data for index '{index_code}' (neither index_weights nor index_members).")
+        return None
 
     def industry_panel(self, dates=None) -> pd.DataFrame:
         """Date × stock panel of SW level-1 industry names as known on each date (object dtype)."""

@@ -62,3 +62,24 @@ def asof_panel(
     frame.index.name = "date"
     frame.columns.name = "code"
     return frame
+
+
+def snapshot_expiry(snaps: pd.DatetimeIndex) -> pd.Timestamp:
+    """The day after which a series of weight snapshots is no longer in force: its last snapshot plus
+    max(31 days, 2 × the median gap between snapshots). Inside the series a snapshot stays in force until the
+    next one (a missing month keeps the previous weights); after the series ends — a source that stops, e.g.
+    CSI 500 weights that exist only for 2016–2019 — the last snapshot does not go on for years."""
+    snaps = pd.DatetimeIndex(snaps).sort_values()
+    gap = pd.Series(snaps).diff().median() if len(snaps) > 1 else pd.Timedelta(0)
+    return snaps[-1] + max(pd.Timedelta(days=31), 2 * gap)
+
+
+def active_snapshot(snaps: pd.DatetimeIndex, dates) -> np.ndarray:
+    """Position of the snapshot in force on each date: the latest on or before it; −1 before the first and
+    after :func:`snapshot_expiry`."""
+    snaps = pd.DatetimeIndex(snaps)
+    dates = pd.DatetimeIndex(dates)
+    pos = snaps.searchsorted(dates, side="right") - 1
+    if len(snaps):
+        pos[dates > snapshot_expiry(snaps)] = -1
+    return pos

@@ -1,7 +1,8 @@
 """Stock → index aggregation (SPEC §2.5, seed 000 §3.2) and index → ETF mapping.
 
 index_factor(t) = Σ_i w_i(s) · f_i(t) / Σ_{i: f_i(t) known} w_i(s), where s is the latest weight
-snapshot on or before t and the sum runs over its constituents that have a value on t;
+snapshot on or before t (while the snapshots are in force: ``data.pit.active_snapshot``) and the sum runs over
+its constituents that have a value on t;
 coverage(t) = Σ_{i: f_i(t) known} w_i(s) / Σ_i w_i(s). An index whose coverage is below
 ``min_coverage`` gets NaN. Per index, its snapshots form a dense (snapshots × constituents ever)
 weight matrix; each date takes its active snapshot's row, and two row-wise dot products (values ·
@@ -17,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from etfrot.data.pit import active_snapshot
 from etfrot.errors import ConfigError, DataMissingError
 
 DEFAULT_MIN_COVERAGE = 0.5
@@ -96,7 +98,7 @@ def aggregate_to_index(
         if transform is not None:
             W = np.asarray(transform(W), dtype=float)
         total = W.sum(1)
-        pos = snaps.searchsorted(dates, side="right") - 1  # active snapshot of each date (−1: none yet)
+        pos = active_snapshot(snaps, dates)  # snapshot in force on each date (−1: none yet, or the series ended)
         col = stocks.get_indexer(codes)
         ok = col >= 0
         Wd = W[np.clip(pos, 0, None)][:, ok]

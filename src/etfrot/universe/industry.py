@@ -1,7 +1,8 @@
 """SW level-1 industry mapping of indices and ETFs by constituent weights (SPEC §5; seed 001 §2.3, table 2).
 
 share_{idx, ind}(t) = Σ_{i ∈ idx, industry_i(t) = ind} w_i(t) / Σ_{i ∈ idx, industry known} w_i(t)
-with w the index's latest weight snapshot on or before t (point-in-time) and industry_i(t) the stock's
+with w the index's latest weight snapshot on or before t, while its snapshots are in force
+(:func:`etfrot.data.pit.snapshot_expiry`; point-in-time) and industry_i(t) the stock's
 SW level-1 industry as known on t. ``coverage`` is the weight share whose industry is known.
 Vectorised over all indices at once (one group-by over the snapshot rows), equivalent to calling
 ``bundle.index_weights_panel(code, [t])`` per index and grouping by ``bundle.industry_panel([t])``.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from etfrot.data.pit import snapshot_expiry
 from etfrot.errors import DataMissingError
 
 
@@ -33,6 +35,10 @@ def industry_shares_from_tables(weights: pd.DataFrame, industry: pd.Series, date
         return out
     last = w.groupby("index_code")["date"].transform("max")
     w = w[w["date"].to_numpy() == last.to_numpy()]
+    # an index whose snapshots have ended (last snapshot past its expiry) maps to nothing on ``date``
+    exp = weights[weights["index_code"].isin(pd.unique(w["index_code"]))].groupby("index_code")["date"].agg(
+        lambda d: snapshot_expiry(pd.DatetimeIndex(pd.unique(d))))
+    w = w[(w["index_code"].map(exp) >= t).to_numpy()]
     ind = w["stock_code"].map(industry)
     wt = w["weight"].to_numpy(dtype=float)
     known = ind.notna().to_numpy()

@@ -40,13 +40,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from etfrot.data.bundle import Bundle, write_bundle
 from etfrot.data.quality import QualityReport
 from etfrot.data.quality import examples as _ex
-from etfrot.data.real.calendar import DATA_END, build_calendar
+from etfrot.data.real.calendar import build_calendar
 from etfrot.data.real.context import Ctx
 from etfrot.data.real.etfs import build_etfs, etf_mapping
 from etfrot.data.real.fundamentals import build_fundamentals
@@ -73,10 +72,10 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
     ``etfs`` / ``stocks`` restrict the ETF and stock files read (codes like '510300.SH', '600519.SH'),
     for quick builds; everything else (indices, weights, macro, …) is always complete.
     """
-    src, out = Path(src), Path(out)
-    if not (src / "README.md").exists() or not (src / "etf_tushare_unadj_883").is_dir():
+    src, out = Path(src).resolve(), Path(out)
+    if not (src / "README.md").exists() or not any(src.glob("etf_tushare_unadj_*")):
         raise SourceError(f"{src} does not look like the real-data folder (../shared/data/real): no README.md or "
-                          "etf_tushare_unadj_883/ inside")
+                          "etf_tushare_unadj_*/ inside")
     rep = QualityReport()
     ctx = Ctx(src, rep, echo)
     cal = build_calendar(ctx)
@@ -91,12 +90,13 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
     weights = build_weights(ctx)
     members = build_members(ctx)
     # IPO days need the bars' first days: parse, derive the listing days, then switch their limits off
-    sb0 = build_stocks(ctx, cal, stocks)
-    ipo = ipo_days(ctx, sb0, industry)
+    sb0, stock_delisted = build_stocks(ctx, cal, stocks)
+    bars_start = pd.Timestamp(ctx.ends["stocks_csi300_bao"]["first"])
+    ipo = ipo_days(ctx, sb0, industry, bars_start)
     stock_bars = relimit(sb0, ipo)
     fundamentals = build_fundamentals(ctx)
     macro = build_macro(ctx, cal)
-    sw_w = derived_sw_weights(weights, industry)
+    sw_w = derived_sw_weights(weights[weights["index_code"] == "000300.SH"], industry)
     rep.add("derived_sw_weights", "csi300_weights × sw_classification", "SW level-1 indices have no constituent weights: "
             "derived from CSI 300 weights of the members in each industry, renormalised per snapshot",
             f"{sw_w['index_code'].nunique()} industries × {sw_w['date'].nunique()} snapshots", len(sw_w),
@@ -121,13 +121,13 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
     ei = kept.set_index("code").loc[g.index]
     etf_info = pd.DataFrame({"code": g.index, "name": ei["name"].to_numpy(), "tracked_index": ei["tracked_index"].to_numpy(),
                              "list_date": g["min"].to_numpy(),
-                             "delist_date": np.where(g["max"] < DATA_END, g["max"] + pd.Timedelta(days=1), pd.NaT),
+                             "delist_date": (etf.delisted + pd.Timedelta(days=1)).reindex(g.index).to_numpy(),
                              "manager": ei["manager"].to_numpy(), "fee_rate": ei["fee_rate"].to_numpy(dtype=float),
                              "category": ei["category"].to_numpy()})
     etf_info["delist_date"] = pd.to_datetime(etf_info["delist_date"])
     # stock_info from every referenced stock
     codes = set(stock_bars["code"]) | set(index_weights["stock_code"]) | set(members["stock_code"]) | set(fundamentals["code"])
-    stock_info = build_stock_info(ctx, codes, stock_bars, industry, members, ipo)
+    stock_info = build_stock_info(ctx, codes, stock_bars, industry, members, ipo, stock_delisted, bars_start)
     industry = industry[industry["code"].isin(codes)].reset_index(drop=True)
     tables = {
         "calendar": pd.DataFrame({"date": cal}),
@@ -142,8 +142,10 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
     meta = {"src": str(src), "restricted": {"etfs": list(etfs) if etfs is not None else None,
                                             "stocks": list(stocks) if stocks is not None else None},
             "calendar": [f"{cal[0]:%Y-%m-%d}", f"{cal[-1]:%Y-%m-%d}"], "quality_report": "quality_report.md",
-            "notes": "real A-share data to 2022-12-30; aum unknown (NaN); SW industry weights derived from CSI 300"}
-    bundle = write_bundle(out, tables, source="real:../shared/data/real", meta=meta)
+            "datasets_read": sorted(ctx.read), "inputs": ctx.ends,
+            "notes": f"real A-share data {cal[0]:%Y-%m-%d} → {cal[-1]:%Y-%m-%d} from {src}; aum unknown (NaN); "
+                     "SW industry weights derived from CSI 300"}
+    bundle = write_bundle(out, tables, source=f"real:{src}", meta=meta)
     ctx.step("write")
     rep.write(out)
     crosswalk.to_csv(out / "sw_crosswalk.csv", index=False)

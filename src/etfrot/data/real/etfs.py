@@ -9,8 +9,7 @@ import pandas as pd
 
 from etfrot.data.quality import examples as _ex
 from etfrot.data.quality import span as _span
-from etfrot.data.real.calendar import DATA_END
-from etfrot.data.real.context import Ctx, cal_align, read_many
+from etfrot.data.real.context import Ctx, cal_align, read_many, source_end
 from etfrot.data.sources import akshare as ak
 from etfrot.data.sources import tushare as ts
 from etfrot.data.sources._common import (
@@ -28,22 +27,27 @@ class EtfData:
     bars: pd.DataFrame
     names: dict
     em_used: list
+    delisted: pd.Series  # code → last traded day, for ETFs that stopped while their source went on
 
 
-def _ts_etf_frame(ctx: Ctx, etfs) -> pd.DataFrame:
-    folder = ctx.src / "etf_tushare_unadj_883" / "etf"
+def _ts_etf_frame(ctx: Ctx, etfs) -> tuple[pd.DataFrame, pd.Series]:
+    """The tushare ETF rows (only ``etfs`` when given) and the last priced day of every ETF of the set (the
+    source end and delistings are judged on the whole set, also in a restricted build)."""
+    folder = ctx.folder("etf_tushare_unadj_883") / "etf"
     paths = sorted(folder.glob("*.csv.gz"))
-    if etfs is not None:
-        want = set(etfs)
-        paths = [p for p in paths if p.name[:9] in want]
-    df = read_many(paths, lambda p: p.name[:9], strings=("code", "name", "date"))
+    key = lambda p: p.name[:9]  # noqa: E731
+    sel = paths if etfs is None else [p for p in paths if p.name[:9] in set(etfs)]
+    df = read_many(sel, key, strings=("code", "name", "date"))
     df["date"] = pd.to_datetime(df["date"])
-    return df
+    df = ctx.dedupe(df, ["_file", "date"], "etf_tushare_unadj_883", label={"_file": "code"})
+    allv = df if etfs is None else read_many(paths, key, strings=("date",), columns=["date", "close"])
+    d = pd.to_datetime(allv["date"]).where(allv["close"].notna().to_numpy())
+    return df, d.groupby(allv["_file"].astype(str)).max().dropna()
 
 
 def build_etfs(ctx: Ctx, cal: pd.DatetimeIndex, etfs=None) -> EtfData:
     rep = ctx.report
-    raw = _ts_etf_frame(ctx, etfs)
+    raw, last_all = _ts_etf_frame(ctx, etfs)
     raw = raw.sort_values(["_file", "date"], kind="stable").reset_index(drop=True)
     code = raw["_file"]
     priced = raw["close"].notna()
@@ -105,21 +109,25 @@ def build_etfs(ctx: Ctx, cal: pd.DatetimeIndex, etfs=None) -> EtfData:
     rep.add("units_etf_ts", "etf_tushare_unadj_883", "units: vol already in shares, amount in CNY (not tushare's lots / "
             "thousand CNY)", "all ETF files", len(bars), bars["code"].nunique(), "parsed with vol_unit=share, amount_unit=cny",
             readme=True)
-    last = bars.groupby("code")["date"].max()
-    delisted = last[last < DATA_END]
-    rep.add("etf_ts_delisted", "etf_tushare_unadj_883", "ETFs that stopped trading before 2022-12-30 (delisted or merged)",
-            _ex(delisted.index), len(delisted), len(delisted), "kept; delist_date = the day after the last bar",
-            readme=True, readme_count="73")
+    delisted, ts_end = source_end(ctx, "etf_tushare_unadj_883", last_all, readme_count="73")
+    delisted = delisted[delisted.index.isin(bars["code"].unique())]
+    ctx.note_span("etf_tushare_unadj_883", [bars["date"].min(), ts_end])
     _check_adj_factor(ctx, bars)
     _ts_index_file(ctx)
 
-    # ---- Eastmoney set: defects, and the days it adds
+    # ---- Eastmoney set: defects, the days it adds before a tushare series, and after the tushare set ends
     em_used: list = []
-    em = _em_etfs(ctx, cal, set(bars["code"]) | set(empty_codes), raw)
+    em = _em_etfs(ctx, cal, set(bars["code"]) | set(empty_codes), etfs)
     if em is not None and len(em):
         add, em_used = _em_checks(ctx, em, bars, cal)
         if len(add):
             bars = _splice_em(ctx, bars, add)
+        tail, em_delisted = _em_after_end(ctx, em, bars, ts_end)
+        if len(tail):
+            bars = pd.concat([bars, tail], ignore_index=True).sort_values(["date", "code"]).reset_index(drop=True)
+            em_used = sorted(set(em_used) | set(tail["code"]))
+            delisted = pd.concat([delisted, em_delisted])
+            names.update(_em_names(ctx, tail["code"].unique()))
     bars = bars[bars["code"].notna()]
     bars, n_bad = repair_ohlc(bars, nullable=True)
     if n_bad:
@@ -127,12 +135,12 @@ def build_etfs(ctx: Ctx, cal: pd.DatetimeIndex, etfs=None) -> EtfData:
                 "open/high/low set to NaN (close kept)")
     bars = cal_align(ctx, bars, cal, "etf bars")
     ctx.step("etfs")
-    return EtfData(bars=bars, names=names, em_used=em_used)
+    return EtfData(bars=bars, names=names, em_used=em_used, delisted=delisted)
 
 
 def _check_adj_factor(ctx: Ctx, bars: pd.DataFrame) -> None:
     """Cross-check: the derived adj_factor against tushare's own fund_adj (quantsplaybook_misc)."""
-    p = ctx.src / "quantsplaybook_misc" / "etf_adjfactor.parquet"
+    p = ctx.folder("quantsplaybook_misc") / "etf_adjfactor.parquet"
     if not p.exists():
         return
     fa = ts.parse_fund_adj(pd.read_parquet(p))
@@ -149,12 +157,12 @@ def _check_adj_factor(ctx: Ctx, bars: pd.DataFrame) -> None:
 
 
 def _ts_index_file(ctx: Ctx) -> None:
-    p = ctx.src / "etf_tushare_unadj_883" / "sh000300.csv"
+    p = ctx.folder("etf_tushare_unadj_883") / "sh000300.csv"
     if not p.exists():
         return
     d = pd.read_csv(p)
     dates = to_dates(d["date"], fmt="%Y/%m/%d")
-    b = pd.read_csv(ctx.src / "index_csindex_tr" / "sh000300.csv", parse_dates=["date"]).set_index("date")
+    b = pd.read_csv(ctx.folder("index_csindex_tr") / "sh000300.csv", parse_dates=["date"]).set_index("date")
     vol_lots = pd.Series(to_float(d["amount"]).to_numpy(), index=dates)
     ratio = (b["volume"].reindex(vol_lots.index) / vol_lots).median()
     ctx.report.add("etf_ts_sh000300_layout", "etf_tushare_unadj_883/sh000300.csv", "dates like 2005/1/4; column "
@@ -163,17 +171,20 @@ def _ts_index_file(ctx: Ctx) -> None:
                    f"{ratio:.1f}); not used for bars (index_csindex_tr has CSI 300 with amount)", readme=True)
 
 
-def _em_etfs(ctx: Ctx, cal, ts_codes: set, raw_ts: pd.DataFrame) -> pd.DataFrame | None:
-    folder = ctx.src / "etf_em_qfq_800" / "etf"
+def _em_etfs(ctx: Ctx, cal, ts_codes: set, etfs) -> pd.DataFrame | None:
+    """Eastmoney rows of the ETFs (``_file`` = our code; codes absent from the tushare set get their exchange from
+    the first digit: 5 → SH, else SZ), restricted to ``etfs`` when given."""
+    folder = ctx.folder("etf_em_qfq_800") / "etf"
     if not folder.is_dir():
         return None
     by6 = {c[:6]: c for c in ts_codes}
-    paths = [p for p in sorted(folder.glob("*.csv.gz")) if p.name[:6] in by6]
-    em = read_many(paths, lambda p: by6[p.name[:6]], strings=("datetime",))
+    code = lambda p: by6.get(p.name[:6]) or f"{p.name[:6]}.{'SH' if p.name[0] == '5' else 'SZ'}"  # noqa: E731
+    paths = [p for p in sorted(folder.glob("*.csv.gz")) if etfs is None or code(p) in set(etfs)]
+    em = read_many(paths, code, strings=("datetime",))
     if em.empty:
         return em
     em["date"] = pd.to_datetime(em["datetime"])
-    return em
+    return ctx.dedupe(em, ["_file", "date"], "etf_em_qfq_800", label={"_file": "code"})
 
 
 def _em_checks(ctx: Ctx, em: pd.DataFrame, bars: pd.DataFrame, cal) -> tuple[pd.DataFrame, list]:
@@ -211,10 +222,11 @@ def _em_checks(ctx: Ctx, em: pd.DataFrame, bars: pd.DataFrame, cal) -> tuple[pd.
             "days omitted instead of carried)", _ex([f"{c} ({int(n)})" for c, n in omit.items()]), int(omit.sum()),
             len(omit), "not filled; tushare bars used", readme=True,
             readme_count="79 ETFs (README's count over its 800-file set; this copy holds 462 files)")
-    # days the tushare set lacks (before an ETF's first tushare bar)
+    # days the tushare set lacks before an ETF's first tushare bar (ETFs of the tushare set only; days after the
+    # tushare set's end are :func:`_em_after_end`'s)
     first_ts = bars.groupby("code")["date"].min()
     e2 = em[["_file", "date"]].assign(first=em["_file"].astype(str).map(first_ts).astype("datetime64[ns]"))
-    add_mask = (e2["first"].isna() | (e2["date"] < e2["first"])) & ~em["_file"].isin(unusable.index) & (em["close"] > 0)
+    add_mask = e2["first"].notna() & (e2["date"] < e2["first"]) & ~em["_file"].isin(unusable.index) & (em["close"] > 0)
     add = em[add_mask.to_numpy()]
     rep.add("etf_em_added_coverage", "etf_em_qfq_800", "Eastmoney rows on days the tushare set lacks (used)",
             _ex([f"{c}: {_span(g['date'])}" for c, g in add.groupby("_file")]), len(add), add["_file"].nunique(),
@@ -245,8 +257,59 @@ def _splice_em(ctx: Ctx, bars: pd.DataFrame, add: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([bars, em_bars], ignore_index=True).sort_values(["date", "code"]).reset_index(drop=True)
 
 
+def _em_after_end(ctx: Ctx, em: pd.DataFrame, bars: pd.DataFrame, ts_end) -> tuple[pd.DataFrame, pd.Series]:
+    """Splice the Eastmoney rows after the tushare set's last day (usable, README: additively adjusted prices).
+
+    An ETF of the tushare set that was still trading on its last day continues with Eastmoney's returns, chained
+    at that day: adj_factor = (tushare close × adj_factor) / Eastmoney close on the junction day, constant after
+    it; an ETF that lists after the tushare set ends enters with adj_factor 1. Returns (the spliced rows, the
+    ETFs that then stop while the Eastmoney set goes on: code → last day).
+    """
+    em_end = em["date"].max()
+    ctx.note_span("etf_em_qfq_800", em["date"])
+    if em_end <= ts_end:
+        return bars.iloc[:0], pd.Series(dtype="datetime64[ns]")
+    ok = em[(em["close"] > 0)]
+    after = ok[ok["date"] > ts_end]
+    b = bars[bars["date"] == ts_end].set_index("code")
+    junction = ok[ok["date"] == ts_end].set_index("_file")["close"]
+    cont = b.index.intersection(junction.index)
+    k = (b.loc[cont, "close"] * b.loc[cont, "adj_factor"] / junction[cont])
+    first_bar = bars.groupby("code")["date"].min()
+    code = after["_file"].astype(str)
+    known = code.isin(first_bar.index)
+    use = code.isin(cont) | ~known  # a tushare ETF without a junction row (stopped before ts_end) is not revived
+    after = after[use.to_numpy()]
+    lib = after.rename(columns={"open": "开盘", "close": "收盘", "high": "最高", "low": "最低", "volume": "成交量"})
+    lib["日期"] = lib["date"]
+    tail = pd.concat([ak.parse_fund_etf_hist_em(g, c) for c, g in lib.groupby("_file", observed=True)], ignore_index=True) \
+        if len(lib) else bars.iloc[:0]
+    tail["adj_factor"] = tail["code"].map(k).fillna(1.0).to_numpy(dtype=float)
+    last = em.groupby(em["_file"].astype(str))["date"].max()
+    ended = last[last.index.isin(tail["code"].unique())]
+    em_del, _ = source_end(ctx, "etf_em_qfq_800", last)
+    em_del = em_del[em_del.index.isin(ended.index)]
+    ctx.report.add("etf_splice_em_after_tushare", "etf_tushare_unadj_883 → etf_em_qfq_800", "the tushare ETF set ends "
+                   f"{ts_end:%Y-%m-%d}, the Eastmoney set goes on to {em_end:%Y-%m-%d}: ETFs spliced onto Eastmoney",
+                   f"{len(cont.intersection(tail['code'].unique()))} ETFs continued, "
+                   f"{tail.loc[~tail['code'].isin(first_bar.index), 'code'].nunique()} listed after the tushare end",
+                   len(tail), tail["code"].nunique(), "spliced: Eastmoney returns chained at the junction day (additively "
+                   "adjusted prices: returns on distribution days distorted, README)", readme=True)
+    return tail, em_del
+
+
+def _em_names(ctx: Ctx, codes) -> dict:
+    """Names of ETFs from the Eastmoney spot list (``etf.csv``: 代码 like sh510300, 名称)."""
+    p = ctx.folder("etf_em_qfq_800") / "etf.csv"
+    if not p.exists():
+        return {}
+    s = pd.read_csv(p, dtype=str, usecols=["代码", "名称"])
+    m = dict(zip(etf_code(s["代码"]), s["名称"]))
+    return {c: m[c] for c in codes if c in m}
+
+
 def _pre_close_of(ctx: Ctx, code: str, date) -> float | None:
-    d = pd.read_csv(ctx.src / "etf_tushare_unadj_883" / "etf" / f"{code}.csv.gz", parse_dates=["date"])
+    d = pd.read_csv(ctx.folder("etf_tushare_unadj_883") / "etf" / f"{code}.csv.gz", parse_dates=["date"])
     r = d.loc[d["date"] == date, "pre_close"]
     return float(r.iloc[0]) if len(r) and pd.notna(r.iloc[0]) else None
 
@@ -254,7 +317,7 @@ def _pre_close_of(ctx: Ctx, code: str, date) -> float | None:
 def etf_mapping(ctx: Ctx, codes: list[str], names: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(kept etf list with tracked index & metadata, dropped ETFs with reason)."""
     rep = ctx.report
-    meta = pd.read_csv(ctx.src / "etf_meta_snapshot_2025" / "etf_list_size_tracking_index.csv", dtype=str)
+    meta = pd.read_csv(ctx.folder("etf_meta_snapshot_2025") / "etf_list_size_tracking_index.csv", dtype=str)
     meta["code"] = etf_code(meta["code"])
     meta = meta.drop_duplicates("code").set_index("code")
     meta["tic"] = index_code(meta["tracking_index_code"])
@@ -334,7 +397,7 @@ def _match_by_name(name, name_to_code: dict, managers: list[str]):
 
 
 def _check_wind_mapping(ctx: Ctx, kept: pd.DataFrame) -> None:
-    p = ctx.src / "etf_index_wind_15" / "index" / "TOTAL.csv"
+    p = ctx.folder("etf_index_wind_15") / "index" / "TOTAL.csv"
     if not p.exists() or kept.empty:
         return
     t = pd.read_csv(p, encoding="utf-8-sig", dtype=str)

@@ -9,10 +9,15 @@ from etfrot.data.sources import baostock as bs
 
 
 def build_fundamentals(ctx: Ctx) -> pd.DataFrame:
-    f = ctx.src / "fundamentals_bao_670"
+    f = ctx.folder("fundamentals_bao_670")
     p = pd.read_csv(f / "profit_data.csv.gz", dtype=str)
     g = pd.read_csv(f / "growth_data.csv.gz", dtype=str)
+    # one row per (stock, period): a period announced twice (a restatement) keeps its latest announcement, which
+    # is visible only from its own pubDate (the README keeps rows by announcement date)
+    p = ctx.dedupe(p.sort_values("pubDate", kind="stable"), ["code", "statDate"], "fundamentals_bao_670/profit_data")
+    g = ctx.dedupe(g.sort_values("pubDate", kind="stable"), ["code", "statDate"], "fundamentals_bao_670/growth_data")
     out = bs.parse_profit_growth(p, g)
+    ctx.note_span("fundamentals_bao_670", out["announce_date"])
     ctx.report.add("fundamentals_derived", "fundamentals_bao_670", "roe_ttm, roe_q and single-quarter eps derived from "
                    "year-to-date roeAvg / netProfit; announce_date = pubDate (max of the reports used)",
                    f"{out['code'].nunique()} stocks", len(out), out["code"].nunique(),

@@ -33,8 +33,8 @@ SW2014_FROM, SW2021_FROM = pd.Timestamp("2014-02-21"), pd.Timestamp("2021-07-30"
 def sw_industry_history(ctx: Ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(stock_industry rows in SW2021 level-1 names, crosswalk table)."""
     rep = ctx.report
-    cls = pd.read_csv(ctx.src / "sw_classification" / "StockClassifyUse_stock.csv", dtype=str)
-    codes21 = pd.read_csv(ctx.src / "sw_classification" / "SwClassCode_2021.csv", dtype=str)
+    cls = pd.read_csv(ctx.folder("sw_classification") / "StockClassifyUse_stock.csv", dtype=str)
+    codes21 = pd.read_csv(ctx.folder("sw_classification") / "SwClassCode_2021.csv", dtype=str)
     l1_21 = codes21.set_index("行业代码")["一级行业名称"]
     d = pd.DataFrame({"code": stock_code(cls["股票代码"]), "date": pd.to_datetime(cls["计入日期"]),
                       "ind": cls["行业代码"].astype("string").str.zfill(6)})

@@ -31,8 +31,8 @@ def _monthly(period, series: str, value, day=None) -> pd.DataFrame:
 
 
 def build_macro(ctx: Ctx, cal) -> pd.DataFrame:
-    rep, src = ctx.report, ctx.src
-    em = src / "macro_cn_em"
+    rep = ctx.report
+    em = ctx.folder("macro_cn_em")
     rd = lambda n: pd.read_csv(em / f"{n}.csv", parse_dates=["date"])  # noqa: E731
     parts: dict[str, pd.DataFrame] = {}
     cpi, ppi, ms, nl, sf, pmi = rd("cpi"), rd("ppi"), rd("money_supply"), rd("new_loans"), rd("social_financing"), rd(
@@ -78,7 +78,7 @@ def build_macro(ctx: Ctx, cal) -> pd.DataFrame:
             sum(nan_rows.values()), sum(1 for v in nan_rows.values() if v), "dropped (the February row's YTD carries both)",
             readme=True)
     # Wind vintage (1990s → 2017-09): only for periods before the Eastmoney series start
-    wind = src / "macro_cn_wind_1986_2017"
+    wind = ctx.folder("macro_cn_wind_1986_2017")
     wmap = {"cpi": "cpi_yoy", "ppi": "ppi_yoy", "pmi": "pmi", "m1": "m1_yoy", "m2": "m2_yoy", "sf": "tsf_flow"}
     gaps, used_rows, bom = [], 0, 0
     for f, s in wmap.items():
@@ -105,14 +105,14 @@ def build_macro(ctx: Ctx, cal) -> pd.DataFrame:
             f"parsed (utf-8-sig, stripped; {bom} files with a BOM); used only for periods before the Eastmoney series "
             "start (latest vintage preferred where both exist)", readme=True)
     # industrial profits (cumulative YoY), no January rows
-    pr = pd.read_csv(src / "macro_cn_industrial_profit_2012_2019" / "profit.csv", parse_dates=["date"])
+    pr = pd.read_csv(ctx.folder("macro_cn_industrial_profit_2012_2019") / "profit.csv", parse_dates=["date"])
     parts["industrial_profit_yoy"] = _monthly(pr["date"], "industrial_profit_yoy", pr["cumTB"])
     rep.add("macro_industrial_profit", "macro_cn_industrial_profit_2012_2019/profit.csv", "cumulative YoY only "
             "2012-02 → 2019-12, no January rows (Jan–Feb published together)", _span(pr["date"]), len(pr), 1,
             "used as industrial_profit_yoy (cumTB, not recomputed from levels); an earnings proxy must combine it "
             "with ppi_yoy outside 2012–2019", readme=True)
     # social financing stock (tushare sf_month)
-    sfm = pd.read_csv(src / "macro_cn_tsf_stock_tushare" / "sf_month.csv", dtype={"month": str})
+    sfm = pd.read_csv(ctx.folder("macro_cn_tsf_stock_tushare") / "sf_month.csv", dtype={"month": str})
     tsf = ts.parse_sf_month(sfm, release_day=RELEASE_DAY["tsf_stock"], yoy_valid_from="2018-01-01")
     jump = sfm.set_index("month")["stk_endval"].astype(float)
     rep.add("macro_tsf_definition_change", "macro_cn_tsf_stock_tushare/sf_month.csv", "the stock jumps 18 % in 2017-01 "
@@ -122,12 +122,12 @@ def build_macro(ctx: Ctx, cal) -> pd.DataFrame:
     parts["tsf_stock"] = tsf[tsf["series"] == "tsf_stock"]
     parts["tsf_yoy"] = tsf[tsf["series"] == "tsf_yoy"]
     # daily market series: northbound (CNY million) and margin (1e8 CNY)
-    nm = pd.read_parquet(src / "quantsplaybook_misc" / "north_money.parquet").reset_index()
+    nm = pd.read_parquet(ctx.folder("quantsplaybook_misc") / "north_money.parquet").reset_index()
     north = ts.parse_moneyflow_hsgt(nm, amount_unit="million_cny")
     rep.add("units_north_money", "quantsplaybook_misc/north_money.parquet", "daily net flows in CNY million",
             _span(north["period"]), len(nm), 6, "× 1e6 → CNY; macro series north_money, hgt, sgt, south_money, ggt_ss, "
             "ggt_sz (market level, visible from the trade date)", readme=True)
-    mg = pd.read_csv(src / "csi_theme" / "margin.csv", parse_dates=["date"])
+    mg = pd.read_csv(ctx.folder("csi_theme") / "margin.csv", parse_dates=["date"])
     mparts = []
     for col in ("fin_balance", "loan_balance", "fin_buy"):
         v = pd.DataFrame({"period": mg["date"], "series": f"margin_{col}", "value": mg[col] * 1e8})
@@ -141,7 +141,9 @@ def build_macro(ctx: Ctx, cal) -> pd.DataFrame:
     allm = pd.concat(list(parts.values()) + [north] + mparts, ignore_index=True)
     nan = allm["value"].isna()
     allm = allm[~nan]
-    allm = allm.sort_values(["series", "period"]).drop_duplicates(["series", "period"], keep="last")
+    allm = ctx.dedupe(allm.sort_values(["series", "period"], kind="stable"), ["series", "period"], "macro")
+    for name, g in allm.groupby("series"):
+        ctx.note_span(f"macro:{name}", g["period"], released=f"{g['release_date'].max():%Y-%m-%d}")
     rep.add("macro_release_lags", "macro", "reference periods are months (date = first day), not release dates",
             ", ".join(f"{k}: {'month end' if v is None else f'day {v}'}" for k, v in
                       {"pmi": None, "cpi/ppi": 10, "money/loans/tsf": 15, "industrial_profit": 27, "trade": 15,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from etfrot.data.quality import examples as _ex
-from etfrot.data.real.context import Ctx, cal_align, read_many
+from etfrot.data.real.context import Ctx, cal_align, read_many, source_end
 from etfrot.data.sources import baostock as bs
 from etfrot.data.sources._common import (
     repair_ohlc,
@@ -13,18 +13,23 @@ from etfrot.data.sources._common import (
     to_float,
 )
 
-STOCK_DATA_START = pd.Timestamp("2010-01-04")
 
-
-
-def build_stocks(ctx: Ctx, cal, stocks=None, ipo: dict | None = None) -> pd.DataFrame:
+def build_stocks(ctx: Ctx, cal, stocks=None, ipo: dict | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """(stock bars, delisted stocks: code → last traded day)."""
     rep = ctx.report
-    folder = ctx.src / "stocks_csi300_bao" / "bao"
+    folder = ctx.folder("stocks_csi300_bao") / "bao"
     paths = sorted(folder.glob("*.csv.gz"))
     if stocks is not None:
         want = {str(s)[:6] for s in stocks}
         paths = [p for p in paths if p.name[:6] in want]
     raw = read_many(paths, lambda p: p.name[:6], strings=("date", "code"))
+    raw = ctx.dedupe(raw, ["code", "date"], "stocks_csi300_bao")
+    allv = raw if stocks is None else read_many(sorted(folder.glob("*.csv.gz")), lambda p: p.name[:6],
+                                                strings=("date", "code"), columns=["date", "code", "tradestatus"])
+    traded = pd.to_datetime(allv["date"]).where(to_float(allv["tradestatus"]).to_numpy() == 1)
+    last = traded.groupby(stock_code(allv["code"]).to_numpy()).max().dropna()
+    delisted, end = source_end(ctx, "stocks_csi300_bao", last)
+    ctx.note_span("stocks_csi300_bao", [pd.to_datetime(allv["date"]).min(), end])
     for c in ("close", "preclose", "volume", "tradestatus"):
         raw[c + "_f"] = to_float(raw[c])
     raw["code_n"] = stock_code(raw["code"])
@@ -50,7 +55,7 @@ def build_stocks(ctx: Ctx, cal, stocks=None, ipo: dict | None = None) -> pd.Data
             int(big.sum()), int(raw.loc[big, "code_n"].nunique()),
             f"kept (real prices); {int((big & first).sum())} are a series' first row, which has no return in the bundle",
             readme=True, readme_count="e.g. +202 %, +374 %")
-    hs = pd.read_csv(ctx.src / "stocks_csi300_bao" / "hs300_stocks.csv", dtype=str)
+    hs = pd.read_csv(ctx.folder("stocks_csi300_bao") / "hs300_stocks.csv", dtype=str)
     rep.add("stock_universe_bias", "stocks_csi300_bao", "universe = CSI 300 list of 2024-08 without ChiNext "
             "(survivorship-biased as a historical universe)", f"{len(paths)} stock files; list of {len(hs)}", 0,
             len(paths), "flagged: use index_weights / index_members (point in time) as the universe", readme=True)
@@ -62,17 +67,16 @@ def build_stocks(ctx: Ctx, cal, stocks=None, ipo: dict | None = None) -> pd.Data
                 "high/low widened to contain open and close")
     bars = cal_align(ctx, bars, cal, "stocks_csi300_bao")
     ctx.step("stocks")
-    return bars
+    return bars, delisted
 
 
 
 def build_stock_info(ctx: Ctx, codes: set, bars: pd.DataFrame, industry: pd.DataFrame, members: pd.DataFrame,
-                     ipo: dict) -> pd.DataFrame:
-    src = ctx.src
+                     ipo: dict, delisted: pd.Series, bars_start) -> pd.DataFrame:
     names = {}
-    snap = pd.read_csv(src / "sw_classification" / "SwClass_2014_snapshot.csv", dtype=str)
+    snap = pd.read_csv(ctx.folder("sw_classification") / "SwClass_2014_snapshot.csv", dtype=str)
     names.update(dict(zip(stock_code(snap["股票代码"]), snap["股票名称"])))
-    hs = pd.read_csv(src / "stocks_csi300_bao" / "hs300_stocks.csv", dtype=str)
+    hs = pd.read_csv(ctx.folder("stocks_csi300_bao") / "hs300_stocks.csv", dtype=str)
     names.update(dict(zip(stock_code(hs["code"]), hs["code_name"])))
     first_seen = pd.concat([
         bars.groupby("code")["date"].min(),
@@ -81,19 +85,23 @@ def build_stock_info(ctx: Ctx, codes: set, bars: pd.DataFrame, industry: pd.Data
     ]).groupby(level=0).min()
     latest_ind = industry.sort_values("date").groupby("code")["industry_l1"].last()
     codes = sorted(codes)
-    ld = [ipo.get(c) if c in ipo else first_seen.get(c, STOCK_DATA_START) for c in codes]
+    ld = [ipo.get(c) if c in ipo else first_seen.get(c, bars_start) for c in codes]
+    dl = (delisted + pd.Timedelta(days=1)).reindex(codes)
     no_name = [c for c in codes if c not in names]
     ctx.report.add("stock_info_sources", "stock_info", "stocks referenced by bars, weights, memberships or fundamentals; "
                    "names from the SW2014 snapshot / CSI 300 list; list_date = first bar for listings inside the bar "
-                   "window, else the earliest SW or membership date (approximate); delist dates unknown",
-                   f"{len(no_name)} without a name (name = code)", len(codes), len(codes), "built; delist_date NaN")
+                   "window, else the earliest SW or membership date (approximate); delist_date = the day after the last "
+                   "traded bar of a stock whose bars stop while the source goes on, else unknown (stocks without bars "
+                   "included)", f"{len(no_name)} without a name (name = code)", len(codes), len(codes),
+                   f"built; {int(dl.notna().sum())} delist dates")
     return pd.DataFrame({"code": codes, "name": [names.get(c) or c for c in codes], "list_date": ld,
-                         "delist_date": pd.NaT, "industry_l1": [latest_ind.get(c) for c in codes]})
+                         "delist_date": dl.to_numpy(), "industry_l1": [latest_ind.get(c) for c in codes]})
 
 
-def ipo_days(ctx: Ctx, bars: pd.DataFrame, industry: pd.DataFrame) -> dict:
-    """Listing day of stocks that listed inside the bar window: their first traded bar, when their SW
-    history also starts near it (else they listed earlier and the window starts later)."""
+def ipo_days(ctx: Ctx, bars: pd.DataFrame, industry: pd.DataFrame, bars_start) -> dict:
+    """Listing day of stocks that listed inside the bar window (their series starts after the source's first
+    day ``bars_start``): their first traded bar, when their SW history also starts near it (else they listed
+    earlier and the window starts later)."""
     if bars.empty:
         return {}
     traded = bars[~bars["is_suspended"]]
@@ -102,7 +110,7 @@ def ipo_days(ctx: Ctx, bars: pd.DataFrame, industry: pd.DataFrame) -> dict:
     sw_first = industry.groupby("code")["date"].min()
     out = {}
     for c, d in first.items():
-        if first_all[c] <= STOCK_DATA_START:
+        if first_all[c] <= bars_start:
             continue
         s = sw_first.get(c)
         if s is None or s >= d - pd.Timedelta(days=120):
