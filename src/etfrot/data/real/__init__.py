@@ -127,7 +127,8 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
     etf_info["delist_date"] = pd.to_datetime(etf_info["delist_date"])
     # stock_info from every referenced stock
     codes = set(stock_bars["code"]) | set(index_weights["stock_code"]) | set(members["stock_code"]) | set(fundamentals["code"])
-    stock_info = build_stock_info(ctx, codes, stock_bars, industry, members, ipo, stock_delisted, bars_start)
+    stock_info = build_stock_info(ctx, codes, stock_bars, industry, members, fundamentals, ipo, stock_delisted,
+                                  bars_start)
     industry = industry[industry["code"].isin(codes)].reset_index(drop=True)
     tables = {
         "calendar": pd.DataFrame({"date": cal}),

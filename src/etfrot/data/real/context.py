@@ -74,10 +74,12 @@ class Ctx:
         if len(d):
             self.ends[dataset] = {"first": f"{d.min():%Y-%m-%d}", "last": f"{d.max():%Y-%m-%d}", **extra}
 
-    def dedupe(self, df: pd.DataFrame, key: list[str], dataset: str, *, label: dict | None = None) -> pd.DataFrame:
+    def dedupe(self, df: pd.DataFrame, key: list[str], dataset: str, *, label: dict | None = None,
+               keep: str = "last", rule: str = "the last row in file order kept") -> pd.DataFrame:
         """Rows sharing ``key``: exact copies dropped with a count; rows that conflict (same key, another value)
-        reported with both values and resolved by one rule — the last row in file order is kept (a later row
-        of a file is its latest revision). ``label`` renames key columns in the examples (e.g. _file → code)."""
+        reported with both values and resolved by one stated rule — by default the last row in file order is
+        kept (a later row of a file is its latest revision); ``keep="first"`` with its own ``rule`` text
+        otherwise. ``label`` renames key columns in the examples (e.g. _file → code)."""
         dup = df.duplicated(key, keep=False).to_numpy()
         if not dup.any():
             return df
@@ -101,8 +103,8 @@ class Ctx:
                         f"({', '.join((label or {}).get(k, k) for k in key)}): exact copies and conflicting values",
                         "; ".join(ex) if ex else "exact copies only", int(same.sum()) + n_conf, keys_conf,
                         f"{int(same.sum())} exact copies dropped; {n_conf} conflicting rows over {keys_conf} keys "
-                        "resolved: the last row in file order kept")
-        return rest.drop_duplicates(key, keep="last").reset_index(drop=True)
+                        f"resolved: {rule}")
+        return rest.drop_duplicates(key, keep=keep).reset_index(drop=True)
 
     def step(self, name: str) -> None:
         now = time.perf_counter()

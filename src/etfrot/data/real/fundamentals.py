@@ -12,10 +12,13 @@ def build_fundamentals(ctx: Ctx) -> pd.DataFrame:
     f = ctx.folder("fundamentals_bao_670")
     p = pd.read_csv(f / "profit_data.csv.gz", dtype=str)
     g = pd.read_csv(f / "growth_data.csv.gz", dtype=str)
-    # one row per (stock, period): a period announced twice (a restatement) keeps its latest announcement, which
-    # is visible only from its own pubDate (the README keeps rows by announcement date)
-    p = ctx.dedupe(p.sort_values("pubDate", kind="stable"), ["code", "statDate"], "fundamentals_bao_670/profit_data")
-    g = ctx.dedupe(g.sort_values("pubDate", kind="stable"), ["code", "statDate"], "fundamentals_bao_670/growth_data")
+    # one row per (stock, period): a period announced twice (a restatement) keeps its first announcement — the
+    # value as first reported, visible from its own pubDate; a later restatement would rewrite the past
+    first = dict(keep="first", rule="the first announcement kept (as first reported; the restatement is not used)")
+    p = ctx.dedupe(p.sort_values("pubDate", kind="stable"), ["code", "statDate"], "fundamentals_bao_670/profit_data",
+                   **first)
+    g = ctx.dedupe(g.sort_values("pubDate", kind="stable"), ["code", "statDate"], "fundamentals_bao_670/growth_data",
+                   **first)
     out = bs.parse_profit_growth(p, g)
     ctx.note_span("fundamentals_bao_670", out["announce_date"])
     ctx.report.add("fundamentals_derived", "fundamentals_bao_670", "roe_ttm, roe_q and single-quarter eps derived from "

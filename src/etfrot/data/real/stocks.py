@@ -72,7 +72,7 @@ def build_stocks(ctx: Ctx, cal, stocks=None, ipo: dict | None = None) -> tuple[p
 
 
 def build_stock_info(ctx: Ctx, codes: set, bars: pd.DataFrame, industry: pd.DataFrame, members: pd.DataFrame,
-                     ipo: dict, delisted: pd.Series, bars_start) -> pd.DataFrame:
+                     fundamentals: pd.DataFrame, ipo: dict, delisted: pd.Series, bars_start) -> pd.DataFrame:
     names = {}
     snap = pd.read_csv(ctx.folder("sw_classification") / "SwClass_2014_snapshot.csv", dtype=str)
     names.update(dict(zip(stock_code(snap["股票代码"]), snap["股票名称"])))
@@ -82,7 +82,11 @@ def build_stock_info(ctx: Ctx, codes: set, bars: pd.DataFrame, industry: pd.Data
         bars.groupby("code")["date"].min(),
         industry.groupby("code")["date"].min(),
         members.groupby("stock_code")["start_date"].min(),
-    ]).groupby(level=0).min()
+    ]).groupby(level=0).min().dt.normalize()
+    # last resort for stocks known only from their reports (e.g. filed before listing): the first announcement
+    first_report = fundamentals.groupby("code")["announce_date"].min()
+    only_reports = first_report.index.difference(first_seen.index)
+    first_seen = pd.concat([first_seen, first_report[only_reports].dt.normalize()])
     latest_ind = industry.sort_values("date").groupby("code")["industry_l1"].last()
     codes = sorted(codes)
     ld = [ipo.get(c) if c in ipo else first_seen.get(c, bars_start) for c in codes]
@@ -90,9 +94,10 @@ def build_stock_info(ctx: Ctx, codes: set, bars: pd.DataFrame, industry: pd.Data
     no_name = [c for c in codes if c not in names]
     ctx.report.add("stock_info_sources", "stock_info", "stocks referenced by bars, weights, memberships or fundamentals; "
                    "names from the SW2014 snapshot / CSI 300 list; list_date = first bar for listings inside the bar "
-                   "window, else the earliest SW or membership date (approximate); delist_date = the day after the last "
+                   "window, else the earliest SW, membership or announcement date (approximate); delist_date = the day after the last "
                    "traded bar of a stock whose bars stop while the source goes on, else unknown (stocks without bars "
-                   "included)", f"{len(no_name)} without a name (name = code)", len(codes), len(codes),
+                   "included)", f"{len(no_name)} without a name (name = code); {len(only_reports)} known only from reports "
+                   f"(list_date = first announcement: {_ex(only_reports)})", len(codes), len(codes),
                    f"built; {int(dl.notna().sum())} delist dates")
     return pd.DataFrame({"code": codes, "name": [names.get(c) or c for c in codes], "list_date": ld,
                          "delist_date": dl.to_numpy(), "industry_l1": [latest_ind.get(c) for c in codes]})

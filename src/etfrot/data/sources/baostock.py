@@ -200,7 +200,7 @@ def parse_profit_growth(profit: pd.DataFrame, growth: pd.DataFrame | None = None
         return out
 
     # the announce date of the row = the last of the reports its derived fields used
-    used_prev = (q_no != 1) & ~np.isnan(prev_roe)
+    used_prev = (q_no != 1) & (~np.isnan(prev_roe) | ~np.isnan(prev_np))  # roe_q and the single-quarter eps
     used_ly = (q_no != 4) & ~np.isnan(ly_roe) & ~np.isnan(la_roe)
     ann = latest(np.where(used_prev, prev_pub, np.datetime64("NaT")), np.where(used_ly, ly_pub, np.datetime64("NaT")),
                  np.where(used_ly, la_pub, np.datetime64("NaT")))
