@@ -215,8 +215,7 @@ def _members(ctx: Ctx, inst: dict, cal: pd.DatetimeIndex, stock_folders: set) ->
         rows.append(pd.DataFrame({"index_code": idx, "stock_code": iv["code"].to_numpy(),
                                   "start_date": iv["start"].to_numpy(),
                                   "end_date": iv["end"].where(iv["end"] < cal[-1]).to_numpy()}))
-    cols = TABLES["index_members"].names
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+    out = pd.concat(rows, ignore_index=True) if rows else _empty("index_members")
     out = ctx.dedupe(out, ["index_code", "stock_code", "start_date"], "qlib/instruments", keep="last")
     return out.sort_values(["index_code", "stock_code", "start_date"]).reset_index(drop=True)
 

@@ -15,6 +15,7 @@ import pandas as pd
 from etfrot.data.bundle import Bundle
 from etfrot.data.quality import examples as _ex
 from etfrot.data.real.context import Ctx
+from etfrot.data.schema import coerce_table
 
 DAILY = ("stock_bars", "index_bars")
 STATIC_KEYS = {"stock_info": ["code"], "index_info": ["code"], "index_members": ["index_code", "stock_code", "start_date"]}
@@ -56,7 +57,7 @@ def append_new_days(ctx: Ctx, old: Bundle, new: dict[str, pd.DataFrame], meta: d
                 "import with --full into a new folder to take them")
         out[t] = pd.concat([o, n[n["date"] > end]], ignore_index=True)
     for t, key in STATIC_KEYS.items():
-        o, n = old.table(t), new[t]
+        o, n = old.table(t), coerce_table(t, new[t])
         keep_old = o.merge(n[key], on=key, how="left", indicator=True)["_merge"].to_numpy() == "left_only"
         both = pd.concat([n, o[keep_old]], ignore_index=True)
         if t == "stock_info":  # a listing date seen before stays (the newer dump may start later)
