@@ -28,14 +28,25 @@ import numpy as np
 import pandas as pd
 
 from etfrot.data.bundle import MANIFEST, Bundle, write_bundle
-from etfrot.data.qlib_quality import in_range, index_rules, membership_rules, stock_rules
+from etfrot.data.qlib_quality import (
+    in_range,
+    index_rules,
+    membership_rules,
+    stock_rules,
+)
 from etfrot.data.quality import QualityReport
 from etfrot.data.quality import examples as _ex
 from etfrot.data.real.context import Ctx, source_end
 from etfrot.data.schema import TABLES
 from etfrot.data.sources._assemble import index_info_frame
 from etfrot.data.sources._common import limit_pct, round_price, stock_code
-from etfrot.data.sources.qlib import Folders, cut_qlib, read_calendar, read_instruments, read_matrix
+from etfrot.data.sources.qlib import (
+    Folders,
+    cut_qlib,
+    read_calendar,
+    read_instruments,
+    read_matrix,
+)
 from etfrot.errors import SourceError
 
 #: qlib instrument-file names → the index whose members they list.
@@ -44,7 +55,7 @@ INSTRUMENT_INDEX = {"csi300": "000300.SH", "csi500": "000905.SH", "csi800": "000
 STOCK_FIELDS = ("open", "high", "low", "close", "volume", "factor")
 CHINEXT_REFORM = pd.Timestamp("2020-08-24")
 
-__all__ = ["import_qlib", "cut_qlib", "QlibImport", "INSTRUMENT_INDEX"]
+__all__ = ["INSTRUMENT_INDEX", "QlibImport", "cut_qlib", "import_qlib"]
 
 
 @dataclass
@@ -61,7 +72,13 @@ def _bar(show: bool, total: int):
     if not show:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn("reading qlib features"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as p:
@@ -89,7 +106,7 @@ def _classify(ctx: Ctx, f: pd.DataFrame, want: set | None, inst: dict) -> pd.Dat
     rep = ctx.report
     f = f.copy()
     f["use"], f["why"] = "", ""
-    has = lambda names: f["fields"].map(lambda t: all(n in t for n in names)).to_numpy(bool)  # noqa: E731 (per folder)
+    has = lambda names: f["fields"].map(lambda t: all(n in t for n in names)).to_numpy(bool)
     other = (f["kind"] == "other").to_numpy()
     f.loc[other, "why"] = "code outside the stock / index / ETF ranges"
     rep.add("qlib_other_codes", "qlib", "folders whose code is neither a stock, an index nor an ETF (B shares, bonds, "
@@ -149,7 +166,7 @@ def _stock_bars(m: dict, dates: np.ndarray, codes: np.ndarray, win: np.ndarray, 
             keep &= ~(m[k] <= 0)
     r, c = np.nonzero(keep)
     f = fac[keep].astype(np.float64)
-    take = lambda a: a[keep].astype(np.float64)  # noqa: E731
+    take = lambda a: a[keep].astype(np.float64)
     cl = take(close)
     px = {k: np.where(np.isfinite(v := take(m[k])), v, cl) / f for k in ("open", "high", "low")}
     cl_raw = cl / f
@@ -190,7 +207,7 @@ def _index_bars(m: dict, dates: np.ndarray, codes: np.ndarray, win: np.ndarray) 
     with np.errstate(invalid="ignore"):
         keep = np.isfinite(close) & (close > 0) & win[:, None]
     r, c = np.nonzero(keep)
-    take = lambda k: m[k][keep].astype(np.float64) if k in m else np.full(len(r), np.nan)  # noqa: E731
+    take = lambda k: m[k][keep].astype(np.float64) if k in m else np.full(len(r), np.nan)
     o, h, lo, cl = (np.where(v > 0, v, np.nan) for v in (take("open"), take("high"), take("low"), take("close")))
     with np.errstate(invalid="ignore"):
         tol = 1e-6 * cl
@@ -328,7 +345,7 @@ def import_qlib(src: str | Path, out: str | Path, *, start=None, end=None, instr
             "fields": {"stocks": s_fields, "indices": i_fields, "absent": absent}, "vwap": vwap_note,
             "volume_adjusted": volume_adjusted, "survivorship": caveats[0] if caveats else
             f"{len(delisted)} stocks stop trading before the dump's last day (delisted)",
-            "inputs": ctx.ends, "quality_report": "quality_report.md", "skipped": int(len(skipped)), "updates": []}
+            "inputs": ctx.ends, "quality_report": "quality_report.md", "skipped": len(skipped), "updates": []}
     appended = None
     if old is not None:
         from etfrot.data.qlib_update import append_new_days

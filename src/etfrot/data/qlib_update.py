@@ -7,7 +7,7 @@ now have an end, a stock may now be delisted — and keep the old rows the newer
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,7 @@ def append_new_days(ctx: Ctx, old: Bundle, new: dict[str, pd.DataFrame], meta: d
     om = old.manifest.get("meta") or {}
     meta = {**meta, "window": [om.get("window", [f"{old_cal[0]:%Y-%m-%d}"])[0], f"{out['calendar']['date'].iloc[-1]:%Y-%m-%d}"],
             "calendar": [f"{old_cal[0]:%Y-%m-%d}", f"{out['calendar']['date'].iloc[-1]:%Y-%m-%d}"],
-            "updates": [*om.get("updates", []), {"src": meta["src"], "days_added": int(len(added)),
+            "updates": [*om.get("updates", []), {"src": meta["src"], "days_added": len(added),
                                                   "after": f"{end:%Y-%m-%d}",
-                                                  "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}]}
-    return out, int(len(added)), meta
+                                                  "at": datetime.now(UTC).isoformat(timespec="seconds")}]}
+    return out, len(added), meta

@@ -44,7 +44,7 @@ def kind_of(qlib_codes) -> np.ndarray:
     ex, d = s.str[:2], s.str[2:]
     ok = s.str.fullmatch(_CODE.pattern).fillna(False).to_numpy()
     sh, sz, bj = (ex == "SH").to_numpy(), (ex == "SZ").to_numpy(), (ex == "BJ").to_numpy()
-    st = lambda *p: d.str.startswith(p).fillna(False).to_numpy()  # noqa: E731
+    st = lambda *p: d.str.startswith(p).fillna(False).to_numpy()
     index = (sh & st("000")) | (sz & st("399")) | (bj & st("899"))
     stock = (sh & st("60", "68")) | (sz & st("00", "30")) | (bj & (st("4", "8", "92") & ~st("899")))
     etf = (sh & st("5")) | (sz & st("15", "16"))
@@ -90,7 +90,7 @@ class Folders:
     frame: pd.DataFrame
 
     @classmethod
-    def scan(cls, root: Path) -> "Folders":
+    def scan(cls, root: Path) -> Folders:
         feat = Path(root) / "features"
         if not feat.is_dir():
             raise SourceError(f"{root} is not a qlib directory: no features/ folder")
