@@ -63,7 +63,7 @@ def test_csi300_matches_index_broad(full, real_data):
 def test_readme_defect_counts(full):
     """The counts of the README's defect list for qlib_cn_2014_2022 (where our rule measures the same thing)."""
     r = full.report
-    got = lambda rule: (r.get(rule)["rows"], r.get(rule)["items"])  # noqa: E731
+    got = lambda rule: (r.get(rule)["rows"], r.get(rule)["items"])
     assert got("qlib_suspended_volume0") == (90_484, 983)
     assert got("qlib_volume_nan") == (1_183, 95)
     assert "1181 of them repeat the previous close" in r.get("qlib_volume_nan")["action"]
