@@ -132,8 +132,8 @@ def markdown(res: dict, args) -> str:
               f"| full import, wall time (best / median / worst of {len(s)}) | {s[0]:.1f} s / {statistics.median(s):.1f} s / {s[-1]:.1f} s |",
               f"| peak memory | {max(x['peak_mib'] for x in r['runs']):,.0f} MiB |",
               f"| import of the dump cut at 2021-06-30 | {r['cut_import']['seconds']:.1f} s, {r['cut_import']['peak_mib']:,.0f} MiB |",
-              f"| update of that bundle with the full dump ({r['update']['appended']} days appended) | "
-              f"{r['update']['seconds']:.1f} s, {r['update']['peak_mib']:,.0f} MiB |",
+              (f"| update of that bundle with the full dump ({r['update']['appended']} days appended) | "
+               f"{r['update']['seconds']:.1f} s, {r['update']['peak_mib']:,.0f} MiB |"),
               f"| steps of the last full import (s) | {', '.join(f'{k} {v:.1f}' for k, v in r['runs'][-1]['steps'].items())} |",
               "", ("Caveat written to the manifest: " + "; ".join(r["runs"][-1]["caveats"])), "",
               "| table | rows |", "|---|---:|"]
