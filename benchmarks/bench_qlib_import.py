@@ -51,7 +51,7 @@ def generate(root: Path, n_stocks: int, years: int, n_index: int = 100, seed: in
     (root / "calendars" / "day.txt").write_text("".join(f"{d:%Y-%m-%d}\n" for d in cal))
     (root / "instruments").mkdir()
     sh = rng.random(n_stocks) < 0.5
-    num = rng.choice(np.arange(1, 3000), n_stocks, replace=False)
+    num = rng.choice(np.arange(1, 10000), n_stocks, replace=False)
     names = [f"SH{600000 + k}" if s else f"SZ{k:06d}" for s, k in zip(sh, num)]
     start = np.where(rng.random(n_stocks) < 0.6, 0, rng.integers(0, n - 250, n_stocks))
     stop = np.where(rng.random(n_stocks) < 0.1, rng.integers(start + 120, n), n)  # 10 % delisted early

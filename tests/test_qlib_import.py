@@ -221,3 +221,27 @@ def test_bundle_reopens(tmp_path):
     b = Bundle.open(tmp_path / "b")
     b.validate()
     assert b.manifest["meta"]["importer"] == "import-qlib" and b.source.startswith("qlib:")
+
+
+def test_cli_import_and_update(tmp_path):
+    """`etfrot data import-qlib DIR --out B` imports, a second call with a newer dump appends, --instruments filters."""
+    from typer.testing import CliRunner
+
+    from etfrot.cli import app
+
+    runner = CliRunner()
+    old = write_qlib(tmp_path / "q1", {"sh600000": stock(0, np.full(20, 10.0)), "sz000001": stock(0, np.full(20, 9.0)),
+                                       "sh000300": index(0, np.full(20, 4000.0))},
+                     {"csi300": [("SH600000", "2021-01-04", "2021-01-29")]}, cal=CAL[:20])
+    new = write_qlib(tmp_path / "q2", {"sh600000": stock(0, np.full(30, 10.0)), "sz000001": stock(0, np.full(30, 9.0)),
+                                       "sh000300": index(0, np.full(30, 4000.0))},
+                     {"csi300": [("SH600000", "2021-01-04", "2021-02-12")]})
+    out = tmp_path / "b"
+    r = runner.invoke(app, ["data", "import-qlib", str(old), "--out", str(out), "--instruments", "csi300"])
+    assert r.exit_code == 0, r.output
+    assert "full import" in r.output and "survivorship bias" in r.output
+    assert set(Bundle.open(out).table("stock_bars")["code"]) == {"600000.SH"}
+    r = runner.invoke(app, ["data", "import-qlib", str(new), "--out", str(out), "--instruments", "csi300"])
+    assert r.exit_code == 0, r.output
+    assert "10 new days appended" in r.output
+    assert len(Bundle.open(out).calendar) == 30
