@@ -145,7 +145,7 @@ def markdown(res: dict, args) -> str:
               (f"{sh['stocks']:,} stocks × {sh['days']:,} days ({args.years} years) × 7 fields (open, high, low, close, "
                f"volume, factor, amount) + {sh['indices']} indices × 6 fields: {sh['files']:,} .bin files, "
                f"{sh['bytes'] / 2**20:,.0f} MiB, {sh['stock_days']:,} stock-days; 40 % listed during the window, "
-               f"10 % delisted early. Generated in {res['big']['generate_s']:.0f} s. Run once."), "",
+               f"10 % delisted early. Generated in {res['big']['generate_s']:.0f} s (its files are then in the page cache). Run once."), "",
               "| measure | value |", "|---|---:|",
               f"| import, wall time | {b['seconds']:.0f} s ({b['seconds'] / 60:.1f} min) |",
               f"| peak memory | {b['peak_mib']:,.0f} MiB ({b['peak_mib'] / 1024:.2f} GiB) |",
