@@ -44,7 +44,8 @@ def time_build(d: Path, reps: int) -> dict:
     import etfrot
     from etfrot.backtest.engine import Result
     from etfrot.data import Bundle
-    from etfrot.report import backtest_sections, write_report
+    from etfrot.report import write_report
+    from etfrot.report.sections import backtest_sections
 
     res = Result.load(d / "run" / "result")
     bundle = Bundle.open(d / "bundle")

@@ -30,7 +30,7 @@ def test_monthly_returns_compound_from_month_end_to_month_end():
     g = an.monthly_returns(nav)
     assert g.loc[2021, "Jan"] == pytest.approx(0.1) and g.loc[2021, "Feb"] == pytest.approx(-0.1)
     assert g.loc[2021, "Mar"] == pytest.approx(0.1) and np.isnan(g.loc[2021, "Apr"])
-    assert g.loc[2021, "year"] == pytest.approx(0.089) and g.loc[2022, "Jan"] == pytest.approx(1.2 / 1.089 - 1)
+    assert g.loc[2021, "total"] == pytest.approx(0.089) and g.loc[2022, "Jan"] == pytest.approx(1.2 / 1.089 - 1)
     bench = pd.Series(1.0, index=idx)
     pd.testing.assert_frame_equal(an.monthly_excess(nav * 2, bench * 2), g)
 

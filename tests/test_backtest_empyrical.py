@@ -38,13 +38,13 @@ def test_coinciding_definitions_agree_to_1e10(nav):
 def test_monthly_table_equals_empyrical_aggregate_returns(nav):
     ours = an.monthly_returns(nav)
     theirs = ep.aggregate_returns(mt.returns(nav), "monthly")
-    flat = ours.drop(columns="year").set_axis(range(1, 13), axis=1).stack()
+    flat = ours.drop(columns="total").set_axis(range(1, 13), axis=1).stack()
     flat.index.names = theirs.index.names = ["year", "month"]
     theirs = theirs.copy()
     theirs.index = pd.MultiIndex.from_tuples(theirs.index, names=["year", "month"])
     np.testing.assert_allclose(flat.reindex(theirs.index).to_numpy(), theirs.to_numpy(), rtol=0, atol=1e-10)
     yearly = ep.aggregate_returns(mt.returns(nav), "yearly")
-    np.testing.assert_allclose(ours["year"].to_numpy(), yearly.to_numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours["total"].to_numpy(), yearly.to_numpy(), rtol=0, atol=1e-10)
 
 
 def test_ir_and_excess_on_the_relative_nav_differ_from_return_differences():

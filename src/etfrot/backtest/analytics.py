@@ -32,7 +32,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 # ------------------------------------------------------------------------------------------- monthly
 def monthly_returns(nav: pd.Series) -> pd.DataFrame:
-    """Year × month (1–12) compounded returns; months without data are NaN; a ``year`` column total."""
+    """Year × month (1–12) compounded returns; months without data are NaN; a ``total`` column (the calendar year)."""
     s = _nav(nav)
     key = [s.index.year, s.index.month]
     last = s.groupby(key).last()
@@ -44,8 +44,8 @@ def monthly_returns(nav: pd.Series) -> pd.DataFrame:
     ylast = s.groupby(s.index.year).last()
     yprev = ylast.shift(1)
     yprev.iloc[0] = s.iloc[0]
-    grid["year"] = (ylast / yprev - 1).to_numpy()
-    grid.columns = [*MONTHS, "year"]
+    grid["total"] = (ylast / yprev - 1).to_numpy()
+    grid.columns = [*MONTHS, "total"]
     grid.index.name = "year"
     grid.attrs["kinds"] = dict.fromkeys(grid.columns, "percent")
     return grid
