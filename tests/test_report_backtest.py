@@ -58,7 +58,7 @@ def test_report_files_tables_and_manifest(tmp_path, result):
     assert "etfrot_version" in man and "created" in man
     # the long table shows its last 20 rows and says so; the CSV has all of them
     assert re.search(r"last 20 rows shown; \d+ earlier rows in the CSV", html)
-    assert build < 10.0  # target < 3 s (benchmarks/results/backtest.md); generous here for a shared CI box
+    assert build < 20.0  # 9 charts now (was 4 and < 10 s); target < 1 s warm on a quiet box (benchmarks/results/report.md)
 
 
 def test_real_data_report_has_no_synthetic_label(tmp_path, result):
