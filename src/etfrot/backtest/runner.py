@@ -195,7 +195,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
                 + f", {cfg.selection.weighting} weights, {cfg.frequency}.")
     secs = backtest_sections(res, title=title, synthetic=bundle.is_synthetic, last_holdings=cfg.report.last_holdings,
                              n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
-                             log_nav=cfg.report.log_nav, describe=describe)
+                             log_nav=cfg.report.log_nav, describe=describe, bundle=bundle)
     if out_dir is not None:
         write_run(out_dir, res, secs, cfg, bundle)
     return res, secs

@@ -46,7 +46,7 @@ def _pct(x) -> str:
 
 def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = False, last_holdings: int = 8,
                       n_boot: int = 1000, block: int = 20, seed: int = 0, log_nav: bool = False,
-                      describe: str = "") -> list[Section]:
+                      describe: str = "", bundle=None, tearsheet: bool = True) -> list[Section]:
     """Sections of a backtest report: summary, NAV, per year, holdings, trading (see module doc)."""
     m = result.metrics(n_boot=n_boot, block=block, seed=seed)
     bench = result.benchmark_nav
@@ -103,4 +103,9 @@ def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = Fals
     trade_sec = Section(f"{title}: trading", "One row per execution: NAV before it, two-sided traded value and one-way "
                         "turnover (fractions of NAV), cost as a fraction of NAV, holdings and skipped trades.",
                         tables=trade_tables, files={"all trades": result.trades}, max_rows=20)
-    return [summary, nav_sec, year_sec, hold_sec, trade_sec]
+    out = [summary, nav_sec, year_sec, hold_sec, trade_sec]
+    if tearsheet:  # monthly heat map, worst drawdowns, rolling, activity, industry exposure (with a bundle)
+        from etfrot.report.tearsheet import tearsheet_sections
+
+        out += tearsheet_sections(result, title=title, synthetic=synthetic, bundle=bundle)
+    return out
