@@ -181,21 +181,38 @@ def fit_variants(bundle, models: Mapping[str, ModelConfig], window: WindowConfig
 
 
 def _fit_all(ds, models, window, split, src, dates, checkpoint_dirs, backend, jobs, address, progress) -> dict:
-    from etfrot.model.pipeline import StockFactorRun
-
-    folds = plan_folds(ds.dates, split)
     here = backend == "serial" or (backend == "process" and jobs == 1)
-    ck = dict(checkpoint_dirs or {})
-    tasks = [FitTask(v, m, window, f, seed, split.gap, src, fold_checkpoint(ck.get(v), f), progress and here)
-             for v, m in models.items() for f in folds for seed in seeds_of(m)]
+    tasks = plan_fits(models, window, split, ds.dates, src, checkpoint_dirs=checkpoint_dirs, progress=progress and here)
     threads = max({m.num_threads or 1 for m in models.values()})
     results = run_tasks(fit_task, tasks, backend=backend, jobs=jobs, progress=progress and not here,
                         what="model fits", threads=threads, address=address)
+    return merge_fits(models, tasks, results, ds, dates)
+
+
+def plan_fits(models: Mapping[str, ModelConfig], window: WindowConfig, split: SplitConfig, dates: pd.DatetimeIndex,
+              source: BundleSource, *, checkpoint_dirs: Mapping[str, str | Path | None] | None = None,
+              progress: bool = False) -> list[FitTask]:
+    """The fits of a training run, variant-major then fold then seed: one :class:`FitTask` each."""
+    folds = plan_folds(dates, split)
+    ck = dict(checkpoint_dirs or {})
+    return [FitTask(v, m, window, f, seed, split.gap, source, fold_checkpoint(ck.get(v), f), progress)
+            for v, m in models.items() for f in folds for seed in seeds_of(m)]
+
+
+def merge_fits(models: Mapping[str, ModelConfig], tasks: list[FitTask], results: list[FitResult], ds,
+               dates=None) -> dict:
+    """{variant: StockFactorRun} from the tasks' results (in task order): per fold one model of all its
+    seeds, which predicts the fold's test range (only ``dates`` in it, if given) on ``ds``."""
+    from etfrot.model.pipeline import StockFactorRun
+
+    if len(results) != len(tasks):
+        raise ConfigError(f"model fits: {len(results)} results for {len(tasks)} tasks")
     runs = {}
     for v, mc in models.items():
+        folds = list(dict.fromkeys(t.fold for t in tasks if t.variant == v))
         panels, hists, fitted = [], [], []
         for f in folds:
-            m = merge_seeds(mc, [r for r in results if r.variant == v and r.fold == f.label])
+            m = merge_seeds(mc, [r for t, r in zip(tasks, results) if t.variant == v and t.fold == f])
             panels.append(m.predict(ds, f.test[0], f.test[1], dates=dates))
             hists.append(m.history_.assign(fold=f.label))
             fitted.append((f.label, m))
