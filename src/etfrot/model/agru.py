@@ -9,10 +9,11 @@ linear head (seed 000: "不在每个时间步上利用实际预测标签进行�
 Unlike qlib's ALSTM (which concatenates the last hidden state with the attention sum and puts an
 input projection in front), the head sees the attention sum alone, as the seed describes.
 
-Execution (same maths, same parameters and state dict as ``nn.GRU``): on CPU the recurrence runs in
-:mod:`etfrot.model.gru_layer` (fused gates, hand-written backward), time-major, and the attention pooling
-works on the time-major states without a transpose; on CUDA ``nn.GRU`` (cuDNN) runs it. ``impl``
-forces one ("fused" | "torch"). ``mm_dtype = torch.bfloat16`` runs every matmul in bf16 (gates, softmax,
+Execution (same maths, same parameters and state dict as ``nn.GRU``): ``impl="auto"`` runs CPU
+inference (no grad) through :mod:`etfrot.model.gru_layer` (fused gates, preallocated time-major buffers)
+and training, and everything on CUDA (cuDNN), through ``nn.GRU`` — on this project's 2-core Xeon the
+hand-written backward measured slower than autograd's, its forward faster (benchmarks/results/agru.md).
+``impl`` forces one ("fused" | "torch"). ``mm_dtype = torch.bfloat16`` runs every matmul in bf16 (gates, softmax,
 states and gradients stay float32); ``tests/test_model_precision.py`` bounds what that changes.
 """
 
@@ -55,7 +56,7 @@ class RecurrentRegressor(nn.Module):
 
     def _states(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, F) → hidden states (L, B, H), time-major."""
-        fused = self.impl == "fused" or (self.impl == "auto" and x.device.type == "cpu")
+        fused = self.impl == "fused" or (self.impl == "auto" and x.device.type == "cpu" and not torch.is_grad_enabled())
         if fused:
             return gru_forward(x.transpose(0, 1), self.rnn, mm_dtype=self.mm_dtype, dropout=self.dropout_p,
                                training=self.training)
@@ -73,7 +74,7 @@ class RecurrentRegressor(nn.Module):
         with self._autocast(x):
             s = self.score(out).squeeze(-1).float()  # (L, B)
         a = torch.softmax(s, dim=0)  # sums to 1 over time steps
-        return torch.einsum("lb,lbh->bh", a, out), a.t()
+        return (a.unsqueeze(-1) * out).sum(0), a.t()  # (measured faster on CPU than einsum / bmm over B)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z, _ = self.encode(x)
