@@ -47,6 +47,7 @@ class ModelConfig(StrictModel):
     valid_date_stride: int = Field(1, ge=1)
     device: str = "auto"
     num_threads: int | None = Field(None, ge=1)
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 matmuls (float32 states/gradients); see StockModel
 
     @model_validator(mode="after")
     def _check(self):
