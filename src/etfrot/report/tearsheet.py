@@ -91,6 +91,10 @@ def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) 
     """The tear-sheet views for several strategies side by side (the demo / compare report): rolling 12-month
     excess and IR and the number of holdings as one line per strategy; per strategy the monthly excess heat
     map, the worst drawdowns of the relative NAV, turnover per year and (with a bundle) the industry exposure."""
+    from etfrot.backtest.engine import Result
+
+    # a strategy result that wraps several variants (regime_rotation) stands for its main variant's backtest
+    results = {n: r if isinstance(r, Result) else r.variants[r.main] for n, r in results.items()}
     with_b = {n: r for n, r in results.items() if r.benchmark_nav is not None}
     roll = {n: an.rolling_excess(r.nav, r.benchmark_nav, months=(12,)) for n, r in with_b.items()}
     figs = []
