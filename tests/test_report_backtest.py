@@ -72,3 +72,14 @@ def test_write_report_keeps_its_old_call_signature(tmp_path):
     p = write_report(tmp_path, title="t", synthetic=False, data_label="d", sections=[Section("S", "txt", tables={"T": df})])
     assert p.name == "report.html" and (tmp_path / "tables" / "s_t.csv").exists()
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tables" / "s_t.csv", index_col=0), df)
+
+
+def test_comparison_tearsheet_has_every_strategy_side_by_side(tmp_path, result):
+    from etfrot.report.tearsheet import comparison_sections
+
+    secs = comparison_sections({"a": result, "b": result}, synthetic=True)
+    assert [s.title for s in secs] == ["Tear sheet, side by side", "a: tear sheet", "b: tear sheet"]
+    assert list(secs[0].tables["turnover per year"].columns) == ["a", "b"]
+    assert len(secs[0].figures) == 3 and all(len(s.figures) == 1 for s in secs[1:])
+    dd = secs[1].tables["worst drawdowns of the relative NAV"]
+    assert dd["depth"].iloc[0] == pytest.approx(result.metrics(ci=False)["excess_max_drawdown"])

@@ -85,3 +85,38 @@ def tearsheet_sections(result, *, title: str, synthetic: bool = False, bundle=No
                            figures=[exposure_area(exp, title=f"{title}: industry exposure", synthetic=synthetic)],
                            files={"industry exposure": exp}))
     return out
+
+
+def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) -> list[Section]:
+    """The tear-sheet views for several strategies side by side (the demo / compare report): rolling 12-month
+    excess and IR and the number of holdings as one line per strategy; per strategy the monthly excess heat
+    map, the worst drawdowns of the relative NAV, turnover per year and (with a bundle) the industry exposure."""
+    from etfrot.backtest.engine import Result
+
+    # a strategy result that wraps several variants (regime_rotation) stands for its main variant's backtest
+    results = {n: r if isinstance(r, Result) else r.variants[r.main] for n, r in results.items()}
+    with_b = {n: r for n, r in results.items() if r.benchmark_nav is not None}
+    roll = {n: an.rolling_excess(r.nav, r.benchmark_nav, months=(12,)) for n, r in with_b.items()}
+    figs = []
+    if roll:
+        figs.append(charts.lines_chart(pd.DataFrame({n: x["excess 12m"] for n, x in roll.items()}),
+                                       title="Rolling 12-month excess (relative NAV)", synthetic=synthetic, hline=0.0))
+        figs.append(charts.lines_chart(pd.DataFrame({n: x["IR 12m"] for n, x in roll.items()}),
+                                       title="Rolling 12-month information ratio", synthetic=synthetic, hline=0.0))
+    held = pd.DataFrame({n: an.activity(r.rebalances)["n_held"].astype(float) for n, r in results.items()}).ffill()
+    figs.append(charts.lines_chart(held, title="Number of holdings", synthetic=synthetic))
+    turnover = pd.DataFrame({n: an.activity_by_year(r.rebalances)["turnover"] for n, r in results.items()})
+    turnover.attrs["kinds"] = dict.fromkeys(turnover.columns, "percent")
+    out = [Section("Tear sheet, side by side", "Rolling windows of 252 trading days; one-way turnover per calendar year.",
+                   tables={"turnover per year": turnover}, figures=figs)]
+    for n, r in results.items():
+        has_b = r.benchmark_nav is not None
+        grid = an.monthly_excess(r.nav, r.benchmark_nav) if has_b else an.monthly_returns(r.nav)
+        base = r.relative_nav() if has_b else r.nav
+        f = [month_heatmap(grid, title=f"{n}: monthly {'excess' if has_b else 'return'}", synthetic=synthetic)]
+        exp = an.industry_exposure_from_bundle(bundle, r.weights) if bundle is not None else None
+        if exp is not None and len(exp):
+            f.append(exposure_area(exp, title=f"{n}: SW level-1 industry exposure", synthetic=synthetic))
+        out.append(Section(f"{n}: tear sheet", tables={f"worst drawdowns of the {'relative NAV' if has_b else 'NAV'}":
+                                                       an.drawdown_periods(base)}, figures=f))
+    return out
