@@ -164,12 +164,15 @@ def fit_variants(bundle, models: Mapping[str, ModelConfig], window: WindowConfig
     All (variant, fold, seed) fits run as one list of tasks on ``backend`` (serial | process with ``jobs``
     workers | ray, see :func:`etfrot.parallel.run_tasks`); ``ship_bundle`` (ray) sends the bundle through
     the object store instead of reading ``bundle.path`` on every node. ``checkpoint_dirs``: per variant
-    (walk-forward folds in ``fold<YYYYMMDD>`` below it), as :class:`StockModel` ``checkpoint_dir``.
+    (walk-forward folds in ``fold<YYYYMMDD>`` below it), as :class:`StockModel` ``checkpoint_dir``; none with
+    ``ship_bundle``, which assumes the nodes share no filesystem.
     """
     check_backend(backend, jobs)
     if ship_bundle and backend != "ray":
         raise ConfigError("ship_bundle (--ship-bundle) needs backend 'ray'; local workers read the bundle's path")
     src = bundle_source(bundle, ship=ship_bundle, address=address)
+    if ship_bundle:
+        checkpoint_dirs = None
     key = _window_key(src.path, window)
     cached = key in _DATASETS
     ds = dataset if dataset is not None else dataset_for(BundleSource(src.path, src.content_hash), window)
