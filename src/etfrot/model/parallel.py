@@ -109,17 +109,18 @@ def fold_checkpoint(root: str | Path | None, fold: Fold) -> str | None:
 _DATASETS: dict[tuple, object] = {}
 
 
-def _window_key(bundle_hash: str, w: WindowConfig) -> tuple:
-    return bundle_hash, json.dumps(w.model_dump(mode="json"), sort_keys=True)
+def _window_key(path: str, w: WindowConfig) -> tuple:
+    return str(Path(path).resolve()), json.dumps(w.model_dump(mode="json"), sort_keys=True)
 
 
 def dataset_for(source: BundleSource, w: WindowConfig):
-    """The window dataset of a bundle, built once per process (keyed by the bundle's content hash)."""
+    """The window dataset of a bundle, built once per process (keyed by the folder read and the window)."""
     from etfrot.model.dataset import WindowDataset
 
-    key = _window_key(source.content_hash, w)
+    path = source.local_path()  # a shipped bundle: this node's copy, written on first use
+    key = _window_key(path, w)
     if key not in _DATASETS:
-        b = open_bundle_cached(source.local_path())
+        b = open_bundle_cached(path)
         _DATASETS[key] = WindowDataset.from_bundle(b, lookback=w.lookback, horizon=w.horizon, start=w.start,
                                                    end=w.end, min_stocks=w.min_stocks, pool=w.pool)
     return _DATASETS[key]
@@ -163,13 +164,16 @@ def fit_variants(bundle, models: Mapping[str, ModelConfig], window: WindowConfig
     All (variant, fold, seed) fits run as one list of tasks on ``backend`` (serial | process with ``jobs``
     workers | ray, see :func:`etfrot.parallel.run_tasks`); ``ship_bundle`` (ray) sends the bundle through
     the object store instead of reading ``bundle.path`` on every node. ``checkpoint_dirs``: per variant
-    (walk-forward folds in ``fold<YYYYMMDD>`` below it), as :class:`StockModel` ``checkpoint_dir``.
+    (walk-forward folds in ``fold<YYYYMMDD>`` below it), as :class:`StockModel` ``checkpoint_dir``; none with
+    ``ship_bundle``, which assumes the nodes share no filesystem.
     """
     check_backend(backend, jobs)
     if ship_bundle and backend != "ray":
         raise ConfigError("ship_bundle (--ship-bundle) needs backend 'ray'; local workers read the bundle's path")
     src = bundle_source(bundle, ship=ship_bundle, address=address)
-    key = _window_key(src.content_hash, window)
+    if ship_bundle:
+        checkpoint_dirs = None
+    key = _window_key(src.path, window)
     cached = key in _DATASETS
     ds = dataset if dataset is not None else dataset_for(BundleSource(src.path, src.content_hash), window)
     _DATASETS[key] = ds  # in-process and forked workers reuse it
