@@ -19,6 +19,7 @@ import pandas as pd
 from etfrot.errors import ConfigError, EtfrotError
 from etfrot.model.config import ModelConfig, SplitConfig, TrainConfig, WindowConfig
 
+
 @dataclass
 class StockFactorRun:
     """Out-of-sample stock scores of one model setting, with what produced them."""
@@ -62,7 +63,7 @@ def fit_stock_factor(bundle, model: ModelConfig, window: WindowConfig, split: Sp
 
     ds = dataset if dataset is not None else WindowDataset.from_bundle(
         bundle, lookback=window.lookback, horizon=window.horizon, start=window.start, end=window.end,
-        min_stocks=window.min_stocks, pool=window.pool)
+        min_stocks=window.min_stocks, pool=window.pool, **window.dataset_kwargs())
     kw = dict(model.kwargs(), progress=progress)
     d = ds.dates
     ck = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -197,7 +198,7 @@ def train_from_config(bundle, cfg: TrainConfig, *, progress: bool = True, log=No
     out.mkdir(parents=True, exist_ok=True)
     w = cfg.window
     ds = WindowDataset.from_bundle(bundle, lookback=w.lookback, horizon=w.horizon, start=w.start, end=w.end,
-                                   min_stocks=w.min_stocks, pool=w.pool)
+                                   min_stocks=w.min_stocks, pool=w.pool, **w.dataset_kwargs())
     say(f"dataset: {ds}")
     dates = prediction_dates(ds.dates, cfg.predict_on)
     names = ["agru"] + [v for v in (cfg.evaluate.compare if cfg.evaluate else []) if v != "agru"]
@@ -305,6 +306,6 @@ def predict_with_saved(model_dir, bundle, *, start=None, end=None, freq: str = "
     lo = pd.Timestamp(start) if start else None
     first = None if lo is None else bundle.calendar[max(bundle.calendar.searchsorted(lo) - w.lookback, 0)]
     ds = WindowDataset.from_bundle(bundle, lookback=m.lookback or w.lookback, horizon=w.horizon, start=first, end=end,
-                                   min_stocks=w.min_stocks, pool=w.pool)
+                                   min_stocks=w.min_stocks, pool=w.pool, **w.dataset_kwargs())
     dates = prediction_dates(ds.dates, freq) if freq != "daily" else None
     return m.predict(ds, lo, end, dates=dates), str(f)
