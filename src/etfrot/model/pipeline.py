@@ -274,8 +274,20 @@ def write_model_report(out: Path, bundle, cfg: TrainConfig, tic: pd.DataFrame, t
     curves = history.groupby(["variant", "epoch"])["valid_rank_ic"].mean().unstack("variant")
     best = history.groupby(["variant", "fold", "seed"]).agg(epochs=("epoch", "max"), best_epoch=("best_epoch", "first"),
                                                            best_valid_rank_ic=("valid_rank_ic", "max"))
+    tables, wall = {"folds and seeds": best}, ""
+    if "seconds" in history:  # wall time and memory per seed (issue 12 item 5)
+        agg = {"epochs": ("epoch", "max"), "seconds_total": ("seconds", "sum"), "seconds_per_epoch": ("seconds", "mean"),
+               "peak_rss_mib": ("peak_rss_mib", "max")}
+        if "peak_cuda_mib" in history:
+            agg["peak_cuda_mib"] = ("peak_cuda_mib", "max")
+        tables["time and memory per seed"] = history.groupby(["variant", "fold", "seed"]).agg(**agg)
+        tables["time per epoch (s)"] = history.pivot_table(index=["variant", "fold", "seed"], columns="epoch",
+                                                           values="seconds")
+        wall = f" Total training wall time {history['seconds'].sum() / 60:.1f} min."
     secs.append(Section("Training", f"{lab}Validation Rank IC per epoch (mean over folds and seeds); the best epoch's "
-                        "weights are kept.", tables={"folds and seeds": best},
+                        "weights are kept. Wall time per epoch includes its validation pass; peak memory is the "
+                        "process's peak resident set so far (and the CUDA peak allocated per epoch on a GPU)." + wall,
+                        tables=tables,
                         figures=[charts.lines_chart(curves, title="Validation Rank IC per epoch", synthetic=syn)]))
     return write_report(out, title=f"{cfg.name}: AGRU stock model", synthetic=syn, data_label=bundle.label,
                         sections=secs, config=cfg.model_dump(mode="json"),
