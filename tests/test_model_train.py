@@ -34,7 +34,7 @@ def toy_panels(n=50, T=420, signal=1.0, seed=0):
     lo = np.minimum(op, close) * (1 - 0.01 * rng.random((T, n)))
     vol = np.exp(10 + 0.3 * rng.normal(size=(T, n)))
     cols = [f"S{i:03d}" for i in range(n)]
-    P = lambda x: pd.DataFrame(x, index=dates, columns=cols)  # noqa: E731
+    P = lambda x: pd.DataFrame(x, index=dates, columns=cols)
     return {"open": P(op), "high": P(hi), "low": P(lo), "close": P(close), "volume": P(vol), "vwap": P((hi + lo + close) / 3)}
 
 
@@ -144,7 +144,7 @@ def test_predict_is_aligned_panel(signal_ds, trained):
 def test_split_purges_gap_before_next_part():
     dates = pd.bdate_range("2020-01-01", periods=100)
     m = DateSplit((dates[0], dates[49]), (dates[50], dates[79]), (dates[80], dates[99])).masks(dates, gap=5)
-    assert np.flatnonzero(m["train"]).tolist() == list(range(0, 45))
+    assert np.flatnonzero(m["train"]).tolist() == list(range(45))
     assert np.flatnonzero(m["valid"]).tolist() == list(range(50, 75))
     assert np.flatnonzero(m["test"]).tolist() == list(range(80, 100))
     with pytest.raises(ConfigError, match="before valid"):

@@ -61,7 +61,7 @@ class RecurrentRegressor(nn.Module):
             return gru_forward(x.transpose(0, 1), self.rnn, mm_dtype=self.mm_dtype, dropout=self.dropout_p,
                                training=self.training)
         with self._autocast(x):
-            return self.rnn(x)[0].float().transpose(0, 1)
+            return self.rnn(x)[0].to(x.dtype).transpose(0, 1)
 
     def _autocast(self, x: torch.Tensor):
         return torch.autocast(x.device.type, dtype=self.mm_dtype) if self.mm_dtype is not None else nullcontext()
@@ -72,7 +72,7 @@ class RecurrentRegressor(nn.Module):
         if not self.attention:
             return out[-1], None
         with self._autocast(x):
-            s = self.score(out).squeeze(-1).float()  # (L, B)
+            s = self.score(out).squeeze(-1).to(out.dtype)  # (L, B)
         a = torch.softmax(s, dim=0)  # sums to 1 over time steps
         return (a.unsqueeze(-1) * out).sum(0), a.t()  # (measured faster on CPU than einsum / bmm over B)
 

@@ -128,7 +128,7 @@ class DateSplit:
         return out
 
     @classmethod
-    def from_fractions(cls, dates: pd.DatetimeIndex, train: float = 0.6, valid: float = 0.2) -> "DateSplit":
+    def from_fractions(cls, dates: pd.DatetimeIndex, train: float = 0.6, valid: float = 0.2) -> DateSplit:
         """Split by fractions of ``dates``: first ``train``, next ``valid``, the rest test."""
         if not (0 < train < 1 and 0 < valid < 1 and train + valid < 1):
             raise ConfigError(f"split fractions train={train}, valid={valid}: need 0 < train, valid and train + valid < 1")
@@ -368,7 +368,7 @@ class StockModel:
         return pd.DataFrame(hist).assign(best_epoch=best_epoch)
 
     # ------------------------------------------------------------------ public API
-    def fit(self, data: WindowDataset, train, valid, *, gap: int | None = None) -> "StockModel":
+    def fit(self, data: WindowDataset, train, valid, *, gap: int | None = None) -> StockModel:
         """Train every seed on dates in ``train`` (early stopping on ``valid``); ranges are (start, end) inclusive.
 
         ``gap`` (trading days, default = the label horizon, never less) purges the end of train before valid.
@@ -394,7 +394,7 @@ class StockModel:
                 task = bar.add_task("training", total=1) if bar is not None else None
                 total = None
                 if bar is not None:
-                    d, st, en = _date_groups(tr)
+                    _, st, en = _date_groups(tr)
                     n = int((en - st)[:: self.params["train_date_stride"]].sum())
                     total = bar.add_task(f"all seeds ({len(self.params['seeds'])} × ≤ {self.params['epochs']} epochs)",
                                          total=n * self.params["epochs"] * len(self.params["seeds"]))
@@ -446,7 +446,7 @@ class StockModel:
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", progress: bool = False,
-             num_threads: int | None = None) -> "StockModel":
+             num_threads: int | None = None) -> StockModel:
         f = Path(path)
         f = f / "model.pt" if f.is_dir() else f
         if not f.exists():
@@ -460,8 +460,14 @@ class StockModel:
 
 def _progress():
     """Two bars: batches of the current epoch, and samples of the whole fit (all seeds × epochs) with its ETA."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TextColumn("ETA"), TimeRemainingColumn())
