@@ -154,3 +154,41 @@ def test_lot_result_saves_and_loads(tmp_path):
     pd.testing.assert_frame_equal(s.lots, r.lots, check_names=False, check_freq=False)
     assert s.lot_settings["min_fee"] == 5.0
     np.testing.assert_allclose(s.weights.to_numpy(), r.weights.to_numpy())
+
+
+# --------------------------------------------------------------------------------------- config
+def test_config_execution_mapping_and_errors():
+    from etfrot.config import BacktestConfig, load_config
+    from etfrot.errors import ConfigError
+
+    assert load_config({"execution": "next_open"}, BacktestConfig).execution.price == "next_open"
+    c = load_config({"execution": {"price": "next_close", "lot_size": 100, "max_participation": 0.2},
+                     "costs": {"min_fee": 5.0}, "capital": 1e5}, BacktestConfig)
+    assert c.lot_rules() == LotRules(capital=1e5, lot_size=100, min_fee=5.0, max_participation=0.2)
+    assert load_config({}, BacktestConfig).lot_rules() is None
+    with pytest.raises(ConfigError, match="set execution.lot_size"):
+        load_config({"costs": {"min_fee": 5.0}}, BacktestConfig)
+    with pytest.raises(ConfigError, match="max_participation"):
+        load_config({"execution": {"max_participation": 0.2}}, BacktestConfig)
+    with pytest.raises(ConfigError, match="unknown key 'execution.lots'"):
+        load_config({"execution": {"lots": 100}}, BacktestConfig)
+
+
+def test_config_runner_with_lots_on_the_synthetic_bundle(small_bundle):
+    """Same weights through both engines: the lot run holds whole lots of raw-priced shares and keeps cash."""
+    from etfrot.strategies import runner
+
+    base = {"bundle": str(small_bundle.path), "universe": {"kind": "etf", "min_aum": None},
+            "selection": {"method": "top_n", "n": 5}, "report": {"bootstrap": 50}}
+    cfg = runner.validate_config({**base, "execution": {"lot_size": 100}, "costs": {"min_fee": 5.0}, "capital": 3e5})
+    w, _scores, _mask, inst = runner.build_weights(small_bundle, cfg)
+    a = runner.backtest_weights(runner.validate_config(base), w, inst, None)
+    b = runner.backtest_weights(cfg, w, inst, None)
+    assert a.lots is None and b.lots is not None
+    t = b.trades[b.trades["status"] == "traded"]
+    raw = inst.raw_prices
+    np.testing.assert_allclose(t["price"], [raw.at[d, c] for d, c in zip(t["exec_date"], t["code"])])
+    assert (b.rebalances["cash_after"] > 0).all() and (b.rebalances["cash_after"] < 0.05).all()
+    assert 0 < np.abs(a.nav - b.nav).max() < 0.05
+    with pytest.raises(Exception, match="index levels"):
+        runner.backtest_weights(cfg, w, runner.Instruments("index", inst.prices, None, None, None, inst.names), None)
