@@ -77,6 +77,7 @@ class OrderPlan:
     shares: np.ndarray
     fee: np.ndarray
     cash: float
+    capped: np.ndarray | None = None  # the ideal trade was larger than the participation cap
 
 
 def order_costs(shares: np.ndarray, price: np.ndarray, *, fee: float, slippage: float, min_fee: float,
@@ -124,6 +125,7 @@ def lot_orders(cur: np.ndarray, weights: np.ndarray, price: np.ndarray, tradable
         k = k_new
     d = np.where(ok, ideal(k), 0.0)
     capped = np.full(d.shape, np.inf) if cap is None else np.where(np.isfinite(cap), np.maximum(cap, 0.0), np.inf)
+    was_capped = np.abs(d) > capped
     d = np.clip(d, -capped, capped)
     q = d / L
     n = np.floor(q + 1e-9)  # a trade within 1e-9 lot of a whole lot counts as that lot
@@ -161,7 +163,7 @@ def lot_orders(cur: np.ndarray, weights: np.ndarray, price: np.ndarray, tradable
         fits = np.cumprod(np.cumsum(need) <= cash_after).astype(bool)
         order[cand[fits]] += L
         cash_after = cash + flow(order).sum()
-    return OrderPlan(shares=order, fee=order_costs(order, pxs, **kw), cash=float(cash_after))
+    return OrderPlan(shares=order, fee=order_costs(order, pxs, **kw), cash=float(cash_after), capped=was_capped)
 
 
 def trailing_amount(amount: pd.DataFrame, cal: pd.DatetimeIndex, codes: pd.Index, window: int = 20) -> np.ndarray:
@@ -207,7 +209,7 @@ def run_lots(inp, ex, rules: LotRules, *, fee: float, slippage: float, execution
     Wpre, post = np.zeros((R, N)), np.zeros((R, N))
     k, vpost, cash_post = np.ones(R), np.ones(R), np.zeros(R)
     units, order_sh, fees, lots_held = np.zeros((R, N)), np.zeros((R, N)), np.zeros((R, N)), np.zeros((R, N))
-    sh_from = np.zeros((R, N))
+    sh_from, capped = np.zeros((R, N)), np.zeros((R, N), bool)
     for j in range(R):
         Mj = np.nan_to_num(M[j])
         value = a * Mj
@@ -235,7 +237,7 @@ def run_lots(inp, ex, rules: LotRules, *, fee: float, slippage: float, execution
         post[j] = a * Mj / v_post
         units[j] = a / v_post
         cash_post[j] = cash / v_post
-        order_sh[j], fees[j], lots_held[j] = plan.shares, plan.fee, shares
+        order_sh[j], fees[j], lots_held[j], capped[j] = plan.shares, plan.fee, shares, plan.capped
     vpre_cny = vpost * rules.capital / k
     Xn = np.nan_to_num(X)
     traded = np.abs(order_sh) * Xn / vpre_cny[:, None]
@@ -245,4 +247,5 @@ def run_lots(inp, ex, rules: LotRules, *, fee: float, slippage: float, execution
         cost=fees / vpre_cny[:, None], lots=pd.DataFrame(lots_held, index=inp.sig, columns=codes),
         lot_settings=settings,
         trade_columns={"shares_from": sh_from, "shares": order_sh, "shares_to": lots_held, "price": X,
-                       "value": order_sh * Xn, "fee_cny": fees}, **meta)
+                       "value": order_sh * Xn, "fee_cny": fees,
+                       "capped": capped}, **meta)

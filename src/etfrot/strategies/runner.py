@@ -226,6 +226,9 @@ def run(bundle, config, out_dir=None, *, progress=None):
     secs = backtest_sections(res, title=title, synthetic=bundle.is_synthetic, last_holdings=cfg.report.last_holdings,
                              n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
                              log_nav=cfg.report.log_nav, describe=describe)
+    from etfrot.strategies.capacity import capacity_sections
+
+    secs += capacity_sections(res, inst, cfg.capital, title=title, synthetic=bundle.is_synthetic)
     if out_dir is not None:
         write_run(out_dir, res, secs, cfg, bundle)
     return res, secs
