@@ -30,7 +30,7 @@ CONFIG = {
 
 
 def setup(d: Path) -> None:
-    from etfrot.backtest import runner
+    from etfrot.strategies import runner
     from etfrot.data import Bundle
     from etfrot.data.bundle import MANIFEST
     from etfrot.data.synthetic import build_synthetic

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from etfrot.backtest import runner
 from etfrot.cli import app
 from etfrot.errors import ConfigError
+from etfrot.strategies import runner
 
 
 def _config(bundle, **over) -> dict:
@@ -81,4 +81,4 @@ def test_runner_variants_index_universe_next_open_random_scores(small_bundle):
     assert r1.execution == "next_open" and not np.allclose(r1.nav.iloc[-1], r2.nav.iloc[-1])
     info = small_bundle.info("index")
     assert (info.loc[r1.trades["code"], "category"] == "industry_theme").all()
-    assert [s.title for s in secs][0].endswith("summary")
+    assert secs[0].title.endswith("summary")

@@ -95,7 +95,7 @@ def report(
     import json
     import time
 
-    from etfrot.backtest.engine import Result
+    from etfrot.backtest.result import Result
     from etfrot.errors import DataMissingError
     from etfrot.report import write_report
     from etfrot.report.sections import backtest_sections
