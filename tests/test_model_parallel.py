@@ -10,6 +10,8 @@ from etfrot.errors import ConfigError
 from etfrot.model.config import ModelConfig, SplitConfig, WindowConfig
 from etfrot.model.parallel import fit_variants, plan_folds
 
+from _history_helpers import learnt as _learnt
+
 TINY = ModelConfig(hidden_size=4, num_layers=1, seeds=[0, 1], epochs=1, train_date_stride=10, valid_date_stride=5,
                    num_threads=1, device="cpu")
 WINDOW = WindowConfig(lookback=20, horizon=5)
@@ -65,9 +67,3 @@ def test_bad_backend_and_ship_without_ray(small_bundle):
     with pytest.raises(ConfigError, match="ship_bundle"):
         fit_variants(small_bundle, {"agru": TINY}, WINDOW, WF, backend="process", ship_bundle=True)
 
-
-def _learnt(history: pd.DataFrame) -> pd.DataFrame:
-    """The history without the resource columns (wall time, peak memory), which vary run to run."""
-    from etfrot.model.train import RESOURCE_COLUMNS
-
-    return history.drop(columns=[c for c in RESOURCE_COLUMNS if c in history.columns])
