@@ -84,3 +84,20 @@ def test_rejected_token_is_a_failed_task_and_never_written(tmp_path, monkeypatch
     assert wire.BAD_TOKEN_MSG in summary.failed[0][2]  # the library raised the service's message
     files = [p.read_bytes().decode("utf-8", "replace") for p in (tmp_path / "b").rglob("*") if p.is_file()]
     assert files and all(wire.TOKEN not in f for f in files)
+
+
+def test_cli_data_fetch_through_tushare(tmp_path, service):
+    from typer.testing import CliRunner
+
+    from etfrot.cli import app
+    from etfrot.data import Bundle
+
+    out = tmp_path / "cli"
+    res = CliRunner().invoke(app, ["data", "fetch", "--source", "tushare", "--out", str(out), "--kinds",
+                                   ",".join(KINDS), "--etfs", "510300.SH", "--start", "2022-01-04", "--end",
+                                   "2022-01-28", "--per-minute", "60000", "--retries", "0"])
+    assert res.exit_code == 0, res.output
+    assert "0 failed" in res.output and wire.TOKEN not in res.output
+    b = Bundle.open(out)
+    b.validate()
+    assert len(b.table("etf_bars")) == len(wire.trading_days()) and b.source == "fetch:tushare"
