@@ -14,9 +14,10 @@ not public, so the reply framing is what that reading code requires:
 * reply    = header (type = request type + 1) + body + "<![CDATA[]]>\\n"; body = error code, error
   message, method, user id, page, per-page count, ``{"record": [[text, …], …]}`` (every value text),
   the request's parameters echoed, and the comma-joined field names (``query_history_k_data_plus``
-  echoes its ``fields`` parameter in place). The client drops the body's last character, so a plain
-  body ends in "\\x01"; k-line replies (type 96) are zlib-compressed (the header then holds the
-  compressed length) and the uncompressed body ends in "\\n".
+  echoes its ``fields`` parameter in place). The client reads up to the reply's last character: for
+  a plain reply it keeps the "<![CDATA[]]>" end marker, so the body ends in "\\x01" to keep the marker
+  out of the field names; k-line replies (type 96) are zlib-compressed (the header then holds the
+  compressed length) and the client drops the decompressed body's last character, a "\\n".
 """
 
 from __future__ import annotations
