@@ -223,9 +223,13 @@ def run_lots(inp, ex, rules: LotRules, *, fee: float, slippage: float, execution
         tj = T[j]
         cur = np.where(tj, value / np.where(tj, X[j], 1.0), shares)
         frozen = value[~tj].sum()
-        plan = lot_orders(np.where(tj, cur, 0.0), inp.W[j], X[j], tj, cash, lot_size=rules.lot_size, fee=fee,
-                          slippage=slippage, min_fee=rules.min_fee, stamp_duty=rules.stamp_duty, frozen_value=frozen,
-                          cap=None if cap_all is None else cap_all[j])
+        act = np.flatnonzero(tj & ((inp.W[j] > 0) | (cur > 0)))  # only these can have an order
+        sub = lot_orders(cur[act], inp.W[j, act], X[j, act], np.ones(act.size, bool), cash, lot_size=rules.lot_size,
+                         fee=fee, slippage=slippage, min_fee=rules.min_fee, stamp_duty=rules.stamp_duty,
+                         frozen_value=frozen + value[tj].sum() - value[act].sum(),
+                         cap=None if cap_all is None else cap_all[j, act])
+        plan = OrderPlan(np.zeros(N), np.zeros(N), sub.cash, np.zeros(N, bool))
+        plan.shares[act], plan.fee[act], plan.capped[act] = sub.shares, sub.fee, sub.capped
         sh_from[j] = cur
         new = np.where(tj, cur + plan.shares, shares)
         a = np.where(tj, new * np.where(tj, X[j], 0.0) / np.where(Mj > 0, Mj, 1.0), a)
