@@ -82,8 +82,9 @@ class OrderPlan:
 
 def order_costs(shares: np.ndarray, price: np.ndarray, *, fee: float, slippage: float, min_fee: float,
                 stamp_duty: float) -> np.ndarray:
-    """Cost in CNY of each order: ``max(min_fee, fee·v) + slippage·v + stamp_duty·v·[sell]``, v = |shares|·price; 0 if no order."""
-    v = np.abs(shares) * np.nan_to_num(price)
+    """Cost in CNY of each order: ``max(min_fee, fee·v) + slippage·v + stamp_duty·v·[sell]``, v = |shares|·price; 0 if no order
+    (prices finite)."""
+    v = np.abs(shares) * price
     c = np.maximum(min_fee, fee * v) + slippage * v + np.where(shares < 0, stamp_duty * v, 0.0)
     return np.where(shares != 0, c, 0.0)
 
