@@ -13,7 +13,8 @@ Per execution j, with the account's shares s, cash C (CNY), trade prices X (raw,
 Costs of one order of |Δ| shares at price X (value v = |Δ|·X): ``max(min_fee, fee·v) + slippage·v``
 plus ``stamp_duty·v`` on a sell (stamp duty is 0 for ETFs in China; 0.05 % on A-share stock sells since
 2023-08-28). With ``max_participation`` each order is capped at that fraction of the asset's 20-day average
-traded amount (CNY, the days up to the signal date); the rest of the trade waits for the next rebalance.
+traded amount (CNY, the days up to the signal date; an asset with no amount known cannot be traded); the rest
+of the trade waits for the next rebalance.
 
 As capital → ∞ (lots and minimum fees negligible) this engine reaches the weight-based one: the target value of
 each tradable asset is ``w_i · V_pre · k`` with ``k = 1 − cost/V_pre``, the same fixed point as the weight engine's
