@@ -52,6 +52,9 @@ def current_orders(bundle, picks: pd.DataFrame, capital: float, holdings: pd.Ser
     from etfrot.errors import ValidationError
     from etfrot.portfolio.orders import plan_orders
 
+    if "weight" not in picks.columns:
+        raise ValidationError("picks", "weight", f"the picks have no weight column (columns {list(picks.columns)})",
+                              fix="a strategy's signal() must return code → weight (and name, score)")
     d = pd.Timestamp(date) if date is not None else bundle.calendar[-1]
     close = bundle.panel("etf_bars", "close")
     codes = pd.Index(picks.index).union(pd.Index([] if holdings is None else holdings.index))

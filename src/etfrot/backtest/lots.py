@@ -13,7 +13,8 @@ Per execution j, with the account's shares s, cash C (CNY), trade prices X (raw,
 Costs of one order of |Δ| shares at price X (value v = |Δ|·X): ``max(min_fee, fee·v) + slippage·v``
 plus ``stamp_duty·v`` on a sell (stamp duty is 0 for ETFs in China; 0.05 % on A-share stock sells since
 2023-08-28). With ``max_participation`` each order is capped at that fraction of the asset's 20-day average
-traded amount (CNY, the days up to the signal date); the rest of the trade waits for the next rebalance.
+traded amount (CNY, the days up to the signal date; an asset with no amount known cannot be traded); the rest
+of the trade waits for the next rebalance.
 
 As capital → ∞ (lots and minimum fees negligible) this engine reaches the weight-based one: the target value of
 each tradable asset is ``w_i · V_pre · k`` with ``k = 1 − cost/V_pre``, the same fixed point as the weight engine's
@@ -82,8 +83,9 @@ class OrderPlan:
 
 def order_costs(shares: np.ndarray, price: np.ndarray, *, fee: float, slippage: float, min_fee: float,
                 stamp_duty: float) -> np.ndarray:
-    """Cost in CNY of each order: ``max(min_fee, fee·v) + slippage·v + stamp_duty·v·[sell]``, v = |shares|·price; 0 if no order."""
-    v = np.abs(shares) * np.nan_to_num(price)
+    """Cost in CNY of each order: ``max(min_fee, fee·v) + slippage·v + stamp_duty·v·[sell]``, v = |shares|·price; 0 if no order
+    (prices finite)."""
+    v = np.abs(shares) * price
     c = np.maximum(min_fee, fee * v) + slippage * v + np.where(shares < 0, stamp_duty * v, 0.0)
     return np.where(shares != 0, c, 0.0)
 
@@ -223,9 +225,13 @@ def run_lots(inp, ex, rules: LotRules, *, fee: float, slippage: float, execution
         tj = T[j]
         cur = np.where(tj, value / np.where(tj, X[j], 1.0), shares)
         frozen = value[~tj].sum()
-        plan = lot_orders(np.where(tj, cur, 0.0), inp.W[j], X[j], tj, cash, lot_size=rules.lot_size, fee=fee,
-                          slippage=slippage, min_fee=rules.min_fee, stamp_duty=rules.stamp_duty, frozen_value=frozen,
-                          cap=None if cap_all is None else cap_all[j])
+        act = np.flatnonzero(tj & ((inp.W[j] > 0) | (cur > 0)))  # only these can have an order
+        sub = lot_orders(cur[act], inp.W[j, act], X[j, act], np.ones(act.size, bool), cash, lot_size=rules.lot_size,
+                         fee=fee, slippage=slippage, min_fee=rules.min_fee, stamp_duty=rules.stamp_duty,
+                         frozen_value=frozen + value[tj].sum() - value[act].sum(),
+                         cap=None if cap_all is None else cap_all[j, act])
+        plan = OrderPlan(np.zeros(N), np.zeros(N), sub.cash, np.zeros(N, bool))
+        plan.shares[act], plan.fee[act], plan.capped[act] = sub.shares, sub.fee, sub.capped
         sh_from[j] = cur
         new = np.where(tj, cur + plan.shares, shares)
         a = np.where(tj, new * np.where(tj, X[j], 0.0) / np.where(Mj > 0, Mj, 1.0), a)

@@ -39,7 +39,8 @@ def capacity_sections(result, inst, capital: float, *, title: str, synthetic: bo
 def capital_sweep(bundle, config, capitals=CAPITALS, *, lot_size: int = 100, min_fee: float = 5.0,
                   max_participation: float | None = 0.2, stamp_duty: float = 0.0, progress=None) -> pd.DataFrame:
     """One row per capital (plus the weight-based engine as ``capital = inf``): annual return and excess, IR,
-    cost drag, mean cash after trading, median / worst participation, share of orders capped.
+    cost drag, mean cash after trading, median / worst participation, share of orders capped;
+    ``attrs["thresholds"]``: the capital at which the weight-based run's median / worst trade reaches 5 % / 20 %.
 
     The strategy is run once (its own pipeline, weight-based) for its target weights and benchmark; each capital
     then re-runs only the engine on those weights (``etfrot.backtest.run_backtest(..., lots=LotRules(...))``).
@@ -70,7 +71,8 @@ def capital_sweep(bundle, config, capitals=CAPITALS, *, lot_size: int = 100, min
         rows.append(_row(res, float(c), inst))
     out = pd.DataFrame(rows).set_index("capital")
     out.attrs.update({"lot_size": lot_size, "min_fee": min_fee, "max_participation": max_participation,
-                      "strategy": getattr(cfg, "name", "")})
+                      "strategy": getattr(cfg, "name", ""),
+                      "thresholds": capacity_thresholds(trade_participation(base, inst.amount, inst.aum))})
     return out
 
 
