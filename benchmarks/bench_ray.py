@@ -127,6 +127,8 @@ def main() -> None:
                 sys.exit(f"the timed {what} on {backend} failed:\n{r.stderr[-4000:]}")
             rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
+    store = TMP / "ray_rows.json"  # earlier runs of the other scenario stay in the report
+    kept = [r for r in (json.loads(store.read_text()) if store.exists() else []) if r["what"] not in args.what.split(",")]
     for what in args.what.split(","):
         rs = [r for r in rows if r["what"] == what]
         ref = next((r for r in rs if r["backend"] == "serial"), rs[0])
@@ -136,9 +138,12 @@ def main() -> None:
             r["speedup"] = ref["run_s"] / r["run_s"]
             r["speedup_wall"] = ref["wall_s"] / r["wall_s"]
     cols = ["backend", "workers", "tasks", "failed", "init_s", "run_s", "wall_s", "speedup", "speedup_wall",
-            "load_before", "load_after", "same_as_serial"]
+            "load_before", "load_after", "same_as_serial", "date"]
     for r in rows:
         r["speedup"], r["speedup_wall"] = round(r["speedup"], 2), round(r["speedup_wall"], 2)
+        r["date"] = time.strftime("%Y-%m-%d %H:%M")
+    rows = kept + rows
+    store.write_text(json.dumps(rows))
     lines = ["# Parallel backends: serial vs local process pool vs local Ray", "",
              (f"`benchmarks/bench_ray.py --size {args.size}` — {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores shared with other jobs, Python {platform.python_version()}, "

@@ -36,7 +36,10 @@ MAX_RETRIES = 3
 # --------------------------------------------------------------------------- workers
 def one_thread_per_worker(n: int = 1) -> None:
     """Worker initializer: ``n`` BLAS/OpenMP (and torch) threads, so N workers use N·n cores instead of
-    oversubscribing them (numpy's OpenBLAS and torch otherwise start one thread per core in each)."""
+    oversubscribing them (numpy's OpenBLAS and torch otherwise start one thread per core in each).
+    The environment variables cover libraries a spawned worker imports later."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
     try:
         from threadpoolctl import threadpool_limits
 

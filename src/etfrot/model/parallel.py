@@ -189,9 +189,20 @@ def _fit_all(ds, models, window, split, src, dates, checkpoint_dirs, backend, jo
     here = backend == "serial" or (backend == "process" and jobs == 1)
     tasks = plan_fits(models, window, split, ds.dates, src, checkpoint_dirs=checkpoint_dirs, progress=progress and here)
     threads = max({m.num_threads or 1 for m in models.values()})
+    if backend == "process" and jobs > 1:
+        preload_torch()
     results = run_tasks(fit_task, tasks, backend=backend, jobs=jobs, progress=progress and not here,
                         what="model fits", threads=threads, address=address)
     return merge_fits(models, tasks, results, ds, dates)
+
+
+def preload_torch() -> None:
+    """Import here what a fit's first optimizer step imports lazily (``torch._dynamo``: ~800 modules, a few
+    seconds), so forked pool workers share it instead of each importing it again."""
+    try:
+        import torch._dynamo  # noqa: F401
+    except ImportError:  # older or trimmed torch builds: nothing to share
+        pass
 
 
 def plan_fits(models: Mapping[str, ModelConfig], window: WindowConfig, split: SplitConfig, dates: pd.DatetimeIndex,
