@@ -74,13 +74,15 @@ def test_changing_unreleased_values_never_changes_the_past_regime():
             pd.isna(base[t]) and pd.isna(regime_series(e, c, pd.DatetimeIndex([t])).iloc[0]))
 
 
-def _reference_direction(rows: pd.DataFrame, t, lag=3, max_gap=2):
+def _reference_direction(rows: pd.DataFrame, t, lag=3, max_gap=2, max_stale=4):
     """Loop reference of the documented definition (one date at a time)."""
     rows = rows.dropna(subset=["value"])
     known = rows[rows["release_date"] <= t]
     if known.empty:
         return np.nan
     ps = known["period"].max()
+    if (t.year * 12 + t.month) - (ps.year * 12 + ps.month) > max_stale:
+        return np.nan
     target = ps - pd.DateOffset(months=lag)
     cand = rows[rows["period"] <= target]
     if cand.empty:
@@ -98,7 +100,7 @@ def test_vectorised_direction_equals_loop_reference_with_random_release_lags():
     rows = pd.DataFrame({"period": periods, "value": rng.normal(size=60).cumsum(),
                          "release_date": periods + pd.to_timedelta(rng.integers(20, 75, size=60), "D")})
     rows.loc[rows.index % 12 == 0, "value"] = np.nan  # missing Januaries (merged Jan–Feb releases)
-    dates = pd.date_range("2015-02-01", "2020-03-31", freq="9D")
+    dates = pd.date_range("2015-02-01", "2020-09-30", freq="9D")  # past the series' end: staleness too
     got = known_direction(rows, dates)["direction"]
     want = [_reference_direction(rows, t) for t in dates]
     np.testing.assert_array_equal(got.to_numpy(), np.array(want, float))
@@ -113,6 +115,15 @@ def test_missing_month_uses_the_month_before_within_max_gap():
     assert d["lag_period"].iloc[0] == pd.Timestamp("2020-12-01")
     assert d["change"].iloc[0] == 11 - 13
     assert np.isnan(known_direction(e, t, max_gap_months=0)["direction"].iloc[0])
+
+
+def test_a_series_that_stopped_is_unknown_after_max_stale_months():
+    """EARN's last month is Nov 2021 (released 15 Dec): known to the end of Mar 2022 (4 months on), not after."""
+    t = pd.DatetimeIndex(["2022-03-31", "2022-04-01"])
+    d = known_direction(EARN, t)["direction"]
+    assert np.isfinite(d.iloc[0]) and np.isnan(d.iloc[1])
+    assert np.isfinite(known_direction(EARN, t, max_stale_months=5)["direction"]).all()
+    assert np.isfinite(known_direction(EARN, t, max_stale_months=None)["direction"]).all()
 
 
 def test_lag_months_is_a_parameter():

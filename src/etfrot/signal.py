@@ -38,7 +38,25 @@ def current_picks(bundle, config, date=None) -> pd.DataFrame:
         out.attrs["date"] = pd.Timestamp(h["signal_date"].iloc[0]) if len(h) else d
     out.attrs.setdefault("date", d)
     out.attrs["strategy"] = name
+    _check_current(bundle, mod.validate_config(raw), out.attrs["date"], d)
     return out
+
+
+def _check_current(bundle, cfg, signal_date: pd.Timestamp, d: pd.Timestamp) -> None:
+    """Refuse picks older than the last rebalance on or before ``d`` (the scores ended: say which input)."""
+    from etfrot.data.calendar import rebalance_dates
+    from etfrot.errors import DataMissingError
+    from etfrot.strategies.coverage import input_spans
+
+    due = rebalance_dates(bundle.calendar, getattr(cfg, "frequency", "weekly"), None, d)
+    due = due[due < d]  # a rebalance on ``d`` itself trades after it, outside the data: not due yet
+    if not len(due) or pd.Timestamp(signal_date) >= due[-1]:
+        return
+    spans = input_spans(bundle, bundle.tables)
+    ended = ", ".join(f"{r.input} ends {r.last:%Y-%m-%d}" for r in spans[spans["last"] < d].itertuples()) or "none"
+    raise DataMissingError(f"no scores on the rebalance of {due[-1]:%Y-%m-%d}: the last picks the data allow are of "
+                           f"{pd.Timestamp(signal_date):%Y-%m-%d} (inputs that end before {d:%Y-%m-%d}: {ended}). "
+                           f"Extend those inputs, or ask for those picks with --date {pd.Timestamp(signal_date):%Y-%m-%d}.")
 
 
 def current_orders(bundle, picks: pd.DataFrame, capital: float, holdings: pd.Series | None = None, *,

@@ -113,6 +113,10 @@ def report(
                              n_boot=rep.get("bootstrap", 1000), block=rep.get("block", 20), seed=rep.get("seed", 0),
                              log_nav=rep.get("log_nav", False))
     secs += _capacity_again(res, conf, man, title, synthetic)
+    if "coverage" in man:
+        from etfrot.strategies.coverage import coverage_section
+
+        secs.append(coverage_section(man["coverage"], title=title))
     keep = {k: v for k, v in man.items() if k not in ("title", "synthetic", "data", "etfrot_version", "config", "created")}
     path = write_report(run_dir, title=title, synthetic=synthetic, data_label=man.get("data", "unknown data"),
                         sections=secs, config=conf, manifest=keep)

@@ -196,6 +196,17 @@ class Bundle:
             self._tables[name] = df
         return self._tables[name]
 
+    def date_span(self, name: str, column: str = "date") -> tuple[pd.Timestamp, pd.Timestamp, int]:
+        """(first, last, rows) of one date column of a table, reading only that column unless it is loaded."""
+        if name in self._tables:
+            d = self._tables[name][column]
+        else:
+            if not self.has(name):
+                self.table(name)  # raises the clear "no table" error
+            d = pd.read_parquet(self.path / self.manifest["data_dir"] / f"{name}.parquet", columns=[column])[column]
+        d = pd.to_datetime(d)
+        return d.min(), d.max(), len(d)
+
     def validate(self) -> None:
         """Full validation of every table and every rule across tables (SPEC §10)."""
         validate_tables({t: self.table(t) for t in self.tables})

@@ -85,11 +85,12 @@ def macro_rows(bundle, series: str) -> pd.DataFrame:
 
 
 def known_direction(series: pd.DataFrame, dates, *, lag_months: int = 3, max_gap_months: int = 2,
-                    name: str = "series") -> pd.DataFrame:
+                    max_stale_months: int | None = 4, name: str = "series") -> pd.DataFrame:
     """Direction of a release-lagged monthly series as known on each date (seed 002 §3, SPEC §6).
 
     Formula: p*(t) = max{p : release(p) ≤ t}; q(t) = the latest month ≤ p* − lag that has a value,
     used only when release(q) ≤ t and p* − lag − q ≤ max_gap_months (e.g. missing January rows);
+    p* itself only when month(t) − p* ≤ max_stale_months (a series that stopped is not known for ever);
     change = x(p*) − x(q); direction = +1 if change > 0 else −1 (a flat value is "not rising");
     NaN where p* or q is unknown.
 
@@ -112,6 +113,8 @@ def known_direction(series: pd.DataFrame, dates, *, lag_months: int = 3, max_gap
     pstar = asof_panel(ev, dates, effective="release_date", code="k", value="pstar",
                        codes=pd.Index([name])).iloc[:, 0].to_numpy()
     ok = np.isfinite(pstar)
+    if max_stale_months is not None:
+        ok &= (dates.year * 12 + dates.month - 1).to_numpy() - np.where(ok, pstar, 0) <= max_stale_months
     ps = np.where(ok, pstar, 0).astype(np.int64)
     i = np.searchsorted(m, ps)  # exact position of p* (it exists: it is one of the months)
     i = np.clip(i, 0, max(len(m) - 1, 0))
@@ -137,14 +140,15 @@ def known_direction(series: pd.DataFrame, dates, *, lag_months: int = 3, max_gap
 
 
 def regime_table(earnings: pd.DataFrame, credit: pd.DataFrame, dates, *, lag_months: int = 3,
-                 max_gap_months: int = 2) -> pd.DataFrame:
+                 max_gap_months: int = 2, max_stale_months: int | None = 4) -> pd.DataFrame:
     """Per date: the earnings and credit proxies' known periods, values, changes and the quadrant.
 
     Quadrant = "E" + sign(earnings direction) + "C" + sign(credit direction) (seed 002 §3: 盈利 ×
     信用 四象限); NaN (missing) when either direction is unknown.
     """
-    e = known_direction(earnings, dates, lag_months=lag_months, max_gap_months=max_gap_months, name="earnings")
-    c = known_direction(credit, dates, lag_months=lag_months, max_gap_months=max_gap_months, name="credit")
+    kw = {"lag_months": lag_months, "max_gap_months": max_gap_months, "max_stale_months": max_stale_months}
+    e = known_direction(earnings, dates, **kw, name="earnings")
+    c = known_direction(credit, dates, **kw, name="credit")
     ed, cd = e["direction"].to_numpy(), c["direction"].to_numpy()
     known = np.isfinite(ed) & np.isfinite(cd)
     sym = lambda d: np.where(d > 0, "+", "-")  # noqa: E731

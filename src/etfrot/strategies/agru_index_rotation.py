@@ -301,7 +301,10 @@ def run(bundle, config, out_dir=None, *, progress=None):
     else:
         w_trade, trade_scores = w_idx.loc[:, w_idx.to_numpy().any(axis=0)], scores
         bench = runner.benchmark_for(bundle, cfg, inst, uni.reindex(columns=inst.prices.columns, fill_value=False))
-    res = runner.backtest_weights(cfg, w_trade, inst, bench, trade_scores)
+    sc = runner.score_coverage(trade_scores, w_trade, runner.schedule(cfg, inst))
+    res = runner.backtest_weights(cfg, w_trade, inst, bench, trade_scores, coverage=sc)
+    w_idx = sc.trim(w_idx)
+    inputs = runner.Coverage.of(bundle, ["stock_bars", "index_weights", "index_bars", f"{u.kind}_bars"], sc)
 
     step("report")
     sel = cfg.selection
@@ -314,7 +317,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     where = (f"{', '.join(u.categories)} indices with a listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "")
              if u.kind == "etf" else f"{', '.join(u.categories)} indices with a price")
     describe = (f"{lab}Seed 000: AGRU stock factor aggregated to indices by constituent weight; {size} indices by {how}, "
-                f"equal weight, {held_as}, {cfg.frequency}; universe: {where}.")
+                f"equal weight, {held_as}, {cfg.frequency}; universe: {where}. " + inputs.note())
     sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn,
                                  last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
                                  block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
@@ -353,8 +356,9 @@ def run(bundle, config, out_dir=None, *, progress=None):
                             tables={"index factor tests": itab.set_index(["frequency", "indices"]) if len(itab) else itab},
                             figures=figs))
     sections.extend(_model_sections(bundle, cfg, variants, hist, ds, lab, syn))
+    sections.append(runner.coverage_section(inputs, title=cfg.report.title or cfg.name))
     if out_dir is not None:
-        runner.write_run(out_dir, res, sections, cfg, bundle)
+        runner.write_run(out_dir, res, sections, cfg, bundle, coverage=inputs)
     return res, sections
 
 

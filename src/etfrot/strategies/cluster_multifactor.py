@@ -155,8 +155,9 @@ def pool_mask(bundle, cfg: ClusterMultifactorConfig, dates: pd.DatetimeIndex, pr
 
 
 # ------------------------------------------------------------------------------------------ run
-def _model(cfg, panels: dict, factors: list[str], n: int, mask, inst, bench, dates):
-    """One top-N model: equal-weight z-score composite of ``factors`` on the pool, backtested."""
+def _model(cfg, panels: dict, factors: list[str], n: int, mask, inst, bench, dates, coverage=None):
+    """One top-N model: equal-weight z-score composite of ``factors`` on the pool, backtested (on the rebalance
+    dates and to the end of ``coverage``, the composite's, so that every model covers the same period)."""
     from etfrot.factors import get_factor
     from etfrot.portfolio import select_weights
     from etfrot.portfolio.composite import composite_scores
@@ -168,8 +169,9 @@ def _model(cfg, panels: dict, factors: list[str], n: int, mask, inst, bench, dat
         raise DataMissingError(f"no pick on any date for factors {factors}; the bundle may lack their tables")
     w = w.iloc[int(np.argmax(held)):]
     w = w.loc[:, w.to_numpy().any(axis=0)]
-    res = runner.backtest_weights(cfg, w, inst, bench, scores)
-    return res, scores
+    sc = coverage if coverage is not None else runner.score_coverage(scores, w, runner.schedule(cfg, inst))
+    res = runner.backtest_weights(cfg, w, inst, bench, scores, coverage=sc)
+    return res, scores, sc
 
 
 def run(bundle, config, out_dir=None, *, progress=None):
@@ -187,6 +189,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     syn = bundle.is_synthetic
     inst = runner.instruments(bundle, "etf")
     dates = rebalance_dates(bundle.calendar, cfg.frequency, cfg.start, cfg.end)
+    dates = dates[dates <= inst.prices.last_valid_index()]  # no pool can form after the ETF bars end (stated below)
     step("pool: screening and clustering")
     mask, forms = pool_mask(bundle, cfg, dates, inst.prices, progress=step)
     dates = dates[dates >= forms[0].date]
@@ -224,19 +227,21 @@ def run(bundle, config, out_dir=None, *, progress=None):
     # -- the model, its single-factor versions, and N = 2..8
     step("backtest: composite")
     n = cfg.selection.n or 8
-    res, scores = _model(cfg, panels, model_factors, n, mask, inst, bench, dates)
+    res, scores, sc = _model(cfg, panels, model_factors, n, mask, inst, bench, dates)
     per_factor = {"composite": res}
     if cfg.single_factor_models and len(model_factors) > 1:
         for f in model_factors:
             step(f"backtest: {f} alone")
             try:
-                per_factor[f] = _model(cfg, panels, [f], n, mask, inst, bench, dates)[0]
+                per_factor[f] = _model(cfg, panels, [f], n, mask, inst, bench, dates, sc)[0]
             except DataMissingError as e:
                 notes.append(f"no single-factor model for {f}: {e}")
     per_n = {}
     for k in cfg.n_grid:
         step(f"backtest: N = {k}")
-        per_n[k] = res if k == n else _model(cfg, panels, model_factors, k, mask, inst, bench, dates)[0]
+        per_n[k] = res if k == n else _model(cfg, panels, model_factors, k, mask, inst, bench, dates, sc)[0]
+
+    inputs = runner.Coverage.of(bundle, ["etf_bars", "index_bars", *runner.factor_inputs(panels)], sc)
 
     # -- tables
     def row(r):
@@ -252,7 +257,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     if bench is not None:
         table7["pool equal weight (平均)"] = res.yearly()["benchmark"]
         table9["pool equal weight (平均)"] = res.yearly()["benchmark"]
-    table10 = ranked_holdings(scores, mask, inst.names, last=cfg.holdings_weeks, top=5)
+    table10 = ranked_holdings(sc.trim(scores), mask, inst.names, last=cfg.holdings_weeks, top=5)
 
     # -- report
     step("report")
@@ -289,9 +294,11 @@ def run(bundle, config, out_dir=None, *, progress=None):
                             tables={"table 10": table10}))
     sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn, last_holdings=cfg.report.last_holdings,
                                  n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
-                                 describe=f"Seed 001 ETF rotation: top {n} of the cluster pool by the composite, {cfg.frequency}.") + sections
+                                 describe=f"Seed 001 ETF rotation: top {n} of the cluster pool by the composite, "
+                                          f"{cfg.frequency}. " + inputs.note()) + sections
+    sections.append(runner.coverage_section(inputs, title=cfg.report.title or cfg.name))
     if out_dir is not None:
-        runner.write_run(out_dir, res, sections, cfg, bundle)
+        runner.write_run(out_dir, res, sections, cfg, bundle, coverage=inputs)
     return res, sections
 
 

@@ -49,6 +49,7 @@ from etfrot.config import (
 )
 from etfrot.errors import DataMissingError
 from etfrot.portfolio import regime as R
+from etfrot.strategies.coverage import Coverage, ScoreCoverage, coverage_section, factor_inputs
 
 SEED002_FACTORS = ["prosperity", "sue", "leader", "bubble", "reversal", "mom12_1", "crowding", "inflation_beta", "northbound"]
 VARIANT_LABELS = {"none": "no exclusion (无剔除)", "crowded": "exclude crowded", "bubble": "exclude valuation bubble",
@@ -63,6 +64,7 @@ class RegimeConfig(StrictModel):
     credit_series: str = "tsf_yoy"  # credit proxy (e.g. total social financing YoY)
     lag_months: int = Field(3, ge=1, le=24)
     max_gap_months: int = Field(2, ge=0, le=12)  # missing months (merged Jan–Feb releases) bridged
+    max_stale_months: int = Field(4, ge=1, le=24)  # a series whose latest month is older than this is not known
 
 
 class RotationConfig(StrictModel):
@@ -156,6 +158,7 @@ class RegimeRotationResult:
     skipped: dict = field(default_factory=dict)  # factor or variant → why it was left out
     notes: list = field(default_factory=list)
     start: pd.Timestamp | None = None  # first backtest signal date
+    coverage: object = None  # etfrot.strategies.coverage.Coverage: where the inputs and the known regime end
 
     def __getattr__(self, name):  # delegate Result's API to the main variant
         if name.startswith("_") or name in ("variants", "main"):
@@ -273,7 +276,8 @@ def build(bundle, config) -> RegimeRotationResult:
 
     # regime from release-aware macro series
     regimes = R.regime_table(R.macro_rows(bundle, cfg.regime.earnings_series), R.macro_rows(bundle, cfg.regime.credit_series),
-                             dates, lag_months=cfg.regime.lag_months, max_gap_months=cfg.regime.max_gap_months)
+                             dates, lag_months=cfg.regime.lag_months, max_gap_months=cfg.regime.max_gap_months,
+                             max_stale_months=cfg.regime.max_stale_months)
     reg = regimes["regime"]
 
     # past-only IC per quadrant → factor directions per date
@@ -297,6 +301,17 @@ def build(bundle, config) -> RegimeRotationResult:
     bench = benchmark_for(bundle, cfg, inst, mask.loc[bt_dates])
     fb_rows = rules.reindex(bt_dates).isin(["benchmark"]).to_numpy()
     cash_rows = rules.reindex(bt_dates).isin(["cash"]).to_numpy()
+
+    # rebalances with a score or a stated rule (benchmark / cash), up to the last one whose regime is known:
+    # after the macro series end, the run ends (etfrot.strategies.coverage)
+    ok = np.isfinite(scores.reindex(bt_dates).to_numpy(float)).any(axis=1) | fb_rows | cash_rows
+    known = reg.reindex(bt_dates).notna().to_numpy()
+    if known.any():
+        ok &= np.arange(len(bt_dates)) <= np.flatnonzero(known)[-1]
+    if not ok.any():
+        raise DataMissingError("no backtest rebalance date has a score, a stated fallback or a known regime; check the "
+                               "macro series and style factors against the bundle's dates")
+    sc = ScoreCoverage(bt_dates, ok)
 
     factor_of = {"crowding": ex.crowding_factor, "valuation": ex.bubble_factor}
     need = {"none": [], "crowded": ["crowding"], "bubble": ["valuation"], "double": ["crowding", "valuation"]}
@@ -324,9 +339,9 @@ def build(bundle, config) -> RegimeRotationResult:
         if cash_rows.any():
             w = w.where(np.broadcast_to(~cash_rows[:, None], w.shape), 0.0)
         w = w.loc[:, (w.to_numpy() > 0).any(axis=0)]
-        weights[v] = w
+        weights[v] = sc.trim(w)
         excluded[v] = flags if flags is not None else pd.DataFrame(False, index=dates, columns=mask.columns)
-        variants[v] = backtest_weights(cfg, w, inst, bench, scores.loc[bt_dates])
+        variants[v] = backtest_weights(cfg, w, inst, bench, scores.loc[bt_dates], coverage=sc)
     if not variants:
         raise DataMissingError(f"no variant could run: {skipped}")
     notes = []
@@ -334,10 +349,15 @@ def build(bundle, config) -> RegimeRotationResult:
         notes.append(f"{int(fb_rows.sum())} rebalance date(s) without any significant factor held the benchmark (industry equal weight).")
     if cash_rows.any():
         notes.append(f"{int(cash_rows.sum())} rebalance date(s) without any significant factor held cash.")
+    coverage = Coverage.of(bundle, ["macro", f"{cfg.universe.kind}_bars", "index_bars", *factor_inputs(panels)], sc)
+    if len(sc.tail) and known.any():
+        coverage.notes.append(f"The regime is known to {bt_dates[np.flatnonzero(known)[-1]]:%Y-%m-%d} (macro series "
+                              f"whose latest month is at most {cfg.regime.max_stale_months} months old; later "
+                              "dates have no regime).")
     return RegimeRotationResult(
         variants=variants, main=next(iter(variants)), dates=dates, regimes=regimes, ic=ic, path=path,
         directions=directions, rules=rules, factors=panels, scores=scores, weights=weights, excluded=excluded,
-        universe=mask, names=inst.names, skipped=skipped, notes=notes, start=bt_dates[0])
+        universe=mask, names=inst.names, skipped=skipped, notes=notes, start=bt_dates[0], coverage=coverage)
 
 
 # ------------------------------------------------------------------------------------------ report tables
@@ -466,6 +486,7 @@ def sections(res: RegimeRotationResult, cfg: RegimeRotationConfig, bundle) -> li
              f"{cfg.selection.weighting} weights (cap {cfg.selection.cap}), {cfg.frequency}. "
              f"Backtest from {res.start:%Y-%m-%d}"
              + (" (the months before have no significant factor yet: warm-up)." if cfg.rotation.skip_warmup else ".")
+             + " " + res.coverage.note()
              + (f"\nLeft out:{skipped}" if skipped else "\nEvery configured factor and variant could be computed.")
              + ("".join(f"\n{n}" for n in res.notes)))
     out = [Section(f"{title}: variants side by side", setup, tables={"metrics": side, "per-year": yearly},
@@ -494,7 +515,9 @@ def sections(res: RegimeRotationResult, cfg: RegimeRotationConfig, bundle) -> li
                        files={"IC per period": res.ic}))
     out += backtest_sections(res.variants[res.main], title=f"{title} — {VARIANT_LABELS.get(res.main, res.main)}",
                              synthetic=syn, last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
-                             block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav)
+                             block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
+                             describe=res.coverage.note())
+    out.append(coverage_section(res.coverage, title=title))
     return out
 
 
@@ -531,7 +554,7 @@ def write_run(out_dir, res: RegimeRotationResult, secs, cfg: RegimeRotationConfi
     meta = bundle.manifest.get("meta", {}) or {}
     seeds = {"report.bootstrap_seed": cfg.report.seed, **({"bundle.seed": meta["seed"]} if "seed" in meta else {})}
     manifest = {"data_hash": bundle.content_hash, "bundle": str(bundle.path), "data_source": bundle.source,
-                "seeds": seeds, "variants": list(res.variants), "skipped": res.skipped}
+                "seeds": seeds, "variants": list(res.variants), "skipped": res.skipped, "coverage": res.coverage.manifest()}
     return write_report(out, title=cfg.report.title or cfg.name, synthetic=bundle.is_synthetic, data_label=bundle.label,
                         sections=secs, config=conf, manifest=manifest)
 

@@ -19,6 +19,13 @@ import pandas as pd
 
 from etfrot.config import BacktestConfig, config_dict, load_config
 from etfrot.errors import ConfigError, DataMissingError
+from etfrot.strategies.coverage import (
+    Coverage,
+    ScoreCoverage,
+    coverage_section,
+    factor_inputs,
+    score_coverage,
+)
 
 
 @dataclass
@@ -100,7 +107,8 @@ def scores_panel(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, mask: pd.
 
     factor: one factor ⇒ direction × value; several ⇒ Σ_f w_f · z_f with z the cross-sectional z-score of
     direction × value over the universe on each date (weights default equal, renormalised over the
-    factors a code has). file: a wide CSV/Parquet panel (first column/ index = date), read as of each date.
+    factors a code has). file: a wide CSV/Parquet panel (first column/ index = date), read as of each date
+    (none after the file's last date: the run then ends there, :mod:`etfrot.strategies.coverage`).
     random: uniform(0, 1) scores from ``numpy.random.default_rng(seed)`` (the null strategy).
     """
     s = cfg.scores
@@ -118,7 +126,8 @@ def scores_panel(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, mask: pd.
         raw = raw.sort_index()
         pos = raw.index.searchsorted(dates, side="right") - 1
         vals = raw.reindex(columns=codes).to_numpy(dtype=float)
-        out = pd.DataFrame(np.where((pos >= 0)[:, None], vals[np.clip(pos, 0, None)], np.nan), index=dates, columns=codes)
+        inside = (pos >= 0) & (dates <= raw.index[-1])  # as of each date, but not past the file's last date
+        out = pd.DataFrame(np.where(inside[:, None], vals[np.clip(pos, 0, None)], np.nan), index=dates, columns=codes)
     else:
         from etfrot.factors import FactorEngine, get_factor
         from etfrot.portfolio.composite import composite_scores
@@ -175,11 +184,24 @@ def build_weights(bundle, cfg: BacktestConfig):
 
 
 def backtest_weights(cfg: BacktestConfig, weights: pd.DataFrame, inst: Instruments, bench: pd.Series | None,
-                     scores: pd.DataFrame | None = None):
+                     scores: pd.DataFrame | None = None, coverage: ScoreCoverage | None = None):
     """The engine run of a config: its execution price, costs and end date on ``inst``'s prices; the lot-based
-    engine (raw prices, whole lots, minimum fee, capital) when ``execution.lot_size`` is set."""
+    engine (raw prices, whole lots, minimum fee, capital) when ``execution.lot_size`` is set.
+
+    Rebalances without scores follow :mod:`etfrot.strategies.coverage` (``coverage``, else computed from
+    ``scores`` and ``weights``): no trade inside the run, and the run ends at the first rebalance after the
+    last scored one; it also ends where ``inst``'s prices end."""
     from etfrot.backtest.engine import run_backtest
 
+    end = None if cfg.end is None else pd.Timestamp(cfg.end)
+    sc = coverage if coverage is not None else (None if scores is None else score_coverage(scores, weights, schedule(cfg, inst)))
+    if sc is not None:
+        weights = sc.trim(weights)
+        if sc.end is not None:
+            end = sc.end if end is None else min(end, sc.end)
+    price_end = inst.prices.last_valid_index()
+    if price_end is not None and price_end < inst.prices.index[-1]:
+        end = price_end if end is None else min(end, price_end)
     ex = cfg.execution
     lots = cfg.lot_rules()
     if lots is not None and inst.raw_prices is None:
@@ -189,9 +211,16 @@ def backtest_weights(cfg: BacktestConfig, weights: pd.DataFrame, inst: Instrumen
                         execution=ex.price, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
                         tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
                         benchmark_name=None if bench is None else str(bench.name), scores=scores, names=inst.names,
-                        end=cfg.end, lots=lots, raw_prices=None if lots is None else inst.raw_prices,
+                        end=end, lots=lots, raw_prices=None if lots is None else inst.raw_prices,
                         raw_opens=None if lots is None or ex.price != "next_open" else inst.raw_opens,
                         amount=None if lots is None or ex.max_participation is None else inst.amount)
+
+
+def schedule(cfg: BacktestConfig, inst: Instruments) -> pd.DatetimeIndex:
+    """The rebalance dates a config asks for on ``inst``'s calendar (``frequency``, ``start``–``end``)."""
+    from etfrot.data.calendar import rebalance_dates
+
+    return rebalance_dates(inst.prices.index, cfg.frequency, cfg.start, cfg.end)
 
 
 def validate_config(config) -> BacktestConfig:
@@ -214,7 +243,9 @@ def run(bundle, config, out_dir=None, *, progress=None):
     step("benchmark")
     bench = benchmark_for(bundle, cfg, inst, mask)
     step("backtest")
-    res = backtest_weights(cfg, w, inst, bench, scores)
+    sc = score_coverage(scores, w, schedule(cfg, inst))
+    res = backtest_weights(cfg, w, inst, bench, scores, coverage=sc)
+    cov = Coverage.of(bundle, run_inputs(cfg), sc)
     step("report")
     title = cfg.report.title or cfg.name
     n_univ = mask.sum(axis=1)
@@ -222,20 +253,32 @@ def run(bundle, config, out_dir=None, *, progress=None):
                 f"(median {int(n_univ.median())}); scores: {cfg.scores.source}"
                 + (f" {cfg.scores.factors}" if cfg.scores.source == "factor" else "")
                 + f"; selection: {cfg.selection.method}" + (f" n={cfg.selection.n}" if cfg.selection.method != "top_quantile" else f" q={cfg.selection.quantile}")
-                + f", {cfg.selection.weighting} weights, {cfg.frequency}.")
+                + f", {cfg.selection.weighting} weights, {cfg.frequency}. " + cov.note())
     secs = backtest_sections(res, title=title, synthetic=bundle.is_synthetic, last_holdings=cfg.report.last_holdings,
                              n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
                              log_nav=cfg.report.log_nav, describe=describe, bundle=bundle)
     from etfrot.strategies.capacity import capacity_sections
 
     secs += capacity_sections(res, inst, cfg.capital, title=title, synthetic=bundle.is_synthetic)
+    secs.append(coverage_section(cov, title=title))
     if out_dir is not None:
-        write_run(out_dir, res, secs, cfg, bundle)
+        write_run(out_dir, res, secs, cfg, bundle, coverage=cov)
     return res, secs
 
 
-def run_manifest(cfg: BacktestConfig, bundle) -> dict:
-    """Manifest entries that make a run reproducible: data hash, bundle, seeds."""
+def run_inputs(cfg: BacktestConfig) -> list[str]:
+    """The dated tables a config reads: its instruments' bars, its factors' tables, the benchmark's bars."""
+    tables = [f"{cfg.universe.kind}_bars"]
+    if cfg.scores.source == "factor":
+        tables += factor_inputs(cfg.scores.factors)
+    if cfg.benchmark.kind != "none":
+        tables.append("etf_bars" if cfg.benchmark.kind == "etf" else f"{cfg.universe.kind}_bars"
+                      if cfg.benchmark.kind == "equal_weight" else "index_bars")
+    return tables
+
+
+def run_manifest(cfg: BacktestConfig, bundle, coverage: Coverage | None = None) -> dict:
+    """Manifest entries that make a run reproducible: data hash, bundle, seeds; and where its inputs end."""
     seeds = {"report.bootstrap_seed": cfg.report.seed}
     if cfg.scores.source == "random":
         seeds["scores.seed"] = cfg.scores.seed
@@ -244,10 +287,13 @@ def run_manifest(cfg: BacktestConfig, bundle) -> dict:
     meta = bundle.manifest.get("meta", {}) or {}
     if "seed" in meta:
         seeds["bundle.seed"] = meta["seed"]
-    return {"data_hash": bundle.content_hash, "bundle": str(bundle.path), "data_source": bundle.source, "seeds": seeds}
+    out = {"data_hash": bundle.content_hash, "bundle": str(bundle.path), "data_source": bundle.source, "seeds": seeds}
+    if coverage is not None:
+        out["coverage"] = coverage.manifest()
+    return out
 
 
-def write_run(out_dir, res, sections, cfg: BacktestConfig, bundle) -> Path:
+def write_run(out_dir, res, sections, cfg: BacktestConfig, bundle, coverage: Coverage | None = None) -> Path:
     """Write report.html, tables/, manifest.json, config.json and result/ into ``out_dir``."""
     import json
 
@@ -259,4 +305,4 @@ def write_run(out_dir, res, sections, cfg: BacktestConfig, bundle) -> Path:
     res.save(out / "result")
     (out / "config.json").write_text(json.dumps(conf, indent=2, ensure_ascii=False))
     return write_report(out, title=cfg.report.title or cfg.name, synthetic=bundle.is_synthetic, data_label=bundle.label,
-                        sections=sections, config=conf, manifest=run_manifest(cfg, bundle))
+                        sections=sections, config=conf, manifest=run_manifest(cfg, bundle, coverage))
