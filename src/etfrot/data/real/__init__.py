@@ -14,7 +14,7 @@ used) beside its tables. Choices, each a rule in the report:
   adj_factor_t = Π_{s≤t} close_{s−1}/pre_close_s, so close·adj_factor gives dividend- and split-correct
   returns (it matches tushare's own ``fund_adj`` to its 3 decimals). An ETF is listed from its first
   traded day (rows before it — NaN prices and NAV placeholders — are dropped) and delisted the day
-  after its last bar when that is before 2022-12-30. The Eastmoney set is used only where it adds
+  after its last bar when its source goes on after it (a series that ends with its source is not). The Eastmoney set is used only where it adds
   days the tushare set lacks (flagged: additively adjusted prices). ``aum`` is NaN: the only sizes are
   a 2025 snapshot, and using them for past dates would be look-ahead (screen on traded amount).
   ``tracked_index`` comes from the 2025 snapshot mapping (static metadata), or for ETFs missing from

@@ -58,7 +58,7 @@ def build_etfs(ctx: Ctx, cal: pd.DatetimeIndex, etfs=None) -> EtfData:
     last_priced = pos.where(priced).groupby(code).transform("max")
     first_traded = pos.where(traded).groupby(code).transform("min")
     empty_codes = sorted(set(code) - set(code[priced]))
-    rep.add("etf_ts_empty", "etf_tushare_unadj_883", "ETF files without a single priced row (listed after 2022)",
+    rep.add("etf_ts_empty", "etf_tushare_unadj_883", "ETF files without a single priced row (listed after the data's end)",
             _ex(empty_codes), int(code.isin(empty_codes).sum()), len(empty_codes), "ETF dropped (no bars)")
     lead = ~priced & (pos < first_priced)
     rep.add("etf_ts_nan_leading", "etf_tushare_unadj_883", "rows with NaN prices before an ETF's first priced row "
