@@ -76,13 +76,21 @@ def select_weights(
     window: int = 1250,
     min_overlap: int = 250,
     low_overlap: float | str = 0.0,
+    groups: pd.Series | None = None,
+    max_corr: float | None = None,
+    return_mmr: bool = False,
     progress: bool = False,
-) -> pd.DataFrame:
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Weights panel over ``dates`` (default: every row of ``scores``).
 
     ``method``: "top_n" (``n``), "top_quantile" (``q``), "mmr" (``n`` picks, default the size of the
     top-``q`` set; ``candidates`` "all" or a quantile; ``lam``; correlations of ``returns`` over
-    ``window`` days with ``min_overlap``, see :func:`etfrot.portfolio.select.mmr_select`).
+    ``window`` days with ``min_overlap``; ``max_corr`` drops names too correlated with a pick;
+    ``low_overlap`` fills unknown correlations — a number, "exclude" or "shrunk" (category-block mean
+    over the date's eligible codes, categories from ``groups``); see
+    :func:`etfrot.portfolio.select.mmr_select`). ``return_mmr`` (MMR only): also return a table per
+    date — candidates, held, dropped (by ``max_corr`` / "exclude"), low_overlap_pairs (candidate pairs
+    with an unknown correlation).
     ``weighting``: "equal" or "alpha" (∝ positive ``alpha`` — default the scores — capped at ``cap``).
     ``universe``: bool panel of eligible codes; ``exclude``: bool panel of codes to drop (e.g. from
     :func:`etfrot.portfolio.exclusions.exclusion_flags`). All panels are read as of each date.
@@ -104,6 +112,8 @@ def select_weights(
     A = alpha.reindex(columns=codes).to_numpy(dtype=float, na_value=np.nan) if alpha is not None else None
     apos = _asof(alpha, dates, "alpha") if alpha is not None else None
     tc = None
+    if return_mmr and method != "mmr":
+        raise ConfigError(f"return_mmr needs method 'mmr', got {method!r}")
     if method == "mmr":
         if returns is None:
             raise ConfigError("method 'mmr' needs the daily returns panel of the candidates (returns=...)")
@@ -112,6 +122,7 @@ def select_weights(
             raise DataMissingError(f"returns panel lacks {len(missing)} scored codes, e.g. {list(missing[:5])}")
         tc = TrailingCorrelation(returns.reindex(columns=codes), window=window, min_overlap=min_overlap)
     row_of = {d: i for i, d in enumerate(dates)}
+    diag: dict[pd.Timestamp, tuple[int, int, int, int]] = {}
 
     def one(d: pd.Timestamp) -> pd.Series:
         i = row_of[d]
@@ -130,12 +141,19 @@ def select_weights(
         else:
             k = n or len(top_quantile(s, q))
             cand = top_quantile(s, candidates) if isinstance(candidates, float) else s.index
-            corr = tc.at(d, cand)
-            picks = mmr_select(s, corr, n=k, lam=lam, candidates=cand, normalize=normalize,
-                               low_overlap=low_overlap).selected
+            corr = tc.at(d, s.index if low_overlap == "shrunk" else cand)  # shrunk: block means over all eligible
+            r = mmr_select(s, corr, n=k, lam=lam, candidates=cand, normalize=normalize, low_overlap=low_overlap,
+                           groups=groups, max_corr=max_corr)
+            picks = r.selected
+            diag[d] = (len(cand), len(picks), len(r.dropped), r.low_overlap_pairs)
         if weighting == "equal":
             return equal_weights(picks)
         a = pd.Series(A[apos[i]], index=codes) if A is not None else s
         return alpha_weights(a, picks, cap=cap)
 
-    return weights_panel(one, dates, progress=progress)
+    w = weights_panel(one, dates, progress=progress)
+    if not return_mmr:
+        return w
+    cols = ["candidates", "held", "dropped", "low_overlap_pairs"]
+    table = pd.DataFrame([diag.get(d, (0, 0, 0, 0)) for d in dates], index=dates, columns=cols, dtype=int)
+    return w, table
