@@ -191,3 +191,14 @@ def test_low_overlap_shrunk_and_pair_count():
     assert list(r3.selected) == ["B", "D"] and list(r3.dropped) == ["E"]
     with pytest.raises(ConfigError, match="low_overlap"):
         mmr_select(s, c, low_overlap="median")
+
+
+def test_corr_quantile_uses_each_known_pair_once():
+    from etfrot.portfolio.select import corr_quantile
+
+    c = np.eye(4)
+    for (i, j), v in {(0, 1): 0.1, (0, 2): 0.2, (0, 3): 0.3, (1, 2): 0.4, (1, 3): 0.5, (2, 3): np.nan}.items():
+        c[i, j] = c[j, i] = v
+    assert corr_quantile(c, 0.5) == pytest.approx(0.3)  # median of the 5 known pairs
+    assert corr_quantile(c, 1.0) == pytest.approx(0.5)
+    assert np.isnan(corr_quantile(np.eye(2) * np.nan, 0.5))

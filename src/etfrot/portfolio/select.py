@@ -94,6 +94,15 @@ class MMRResult:
         return pd.DataFrame(rows, columns=["round", "code", "score", "max_corr", "mmr"])
 
 
+def corr_quantile(corr, q: float) -> float:
+    """The q-quantile of the known off-diagonal pairwise correlations (each pair once; NaN if none):
+    the per-date threshold of ``max_corr_quantile`` ("too correlated" = among the top 1 − q of pairs)."""
+    c = np.asarray(corr, dtype=float)
+    v = c[np.triu_indices_from(c, 1)]
+    v = v[np.isfinite(v)]
+    return float(np.quantile(v, q)) if v.size else float("nan")
+
+
 def category_mean_corr(corr: np.ndarray, groups=None) -> np.ndarray:
     """Shrinkage targets for unknown correlations: value_ij = mean of the known off-diagonal correlations
     over pairs (k, l) whose categories are {g_i, g_j} (the pair's category block); where i or j has no
