@@ -85,7 +85,7 @@ def select_weights(
     """Weights panel over ``dates`` (default: every row of ``scores``).
 
     ``method``: "top_n" (``n``), "top_quantile" (``q``), "mmr" (``n`` picks, default the size of the
-    top-``q`` set; ``candidates`` "all" or a quantile; ``lam``; correlations of ``returns`` over
+    top-``q`` set; ``candidates`` "all" or a quantile — the top share, at least ``n`` codes; ``lam``; correlations of ``returns`` over
     ``window`` days with ``min_overlap``; ``max_corr`` drops names whose correlation with a pick exceeds
     it; ``max_corr_quantile`` q sets that threshold per date to the q-quantile of the known pairwise
     correlations among the date's eligible codes (:func:`etfrot.portfolio.select.corr_quantile`);
@@ -147,7 +147,7 @@ def select_weights(
             picks = top_quantile(s, q)
         else:
             k = n or len(top_quantile(s, q))
-            cand = top_quantile(s, candidates) if isinstance(candidates, float) else s.index
+            cand = top_quantile(s, candidates, min_n=k) if isinstance(candidates, float) else s.index
             wide = low_overlap == "shrunk" or max_corr_quantile is not None  # statistics over all eligible codes
             corr = tc.at(d, s.index if wide else cand)
             thr = corr_quantile(corr, max_corr_quantile) if max_corr_quantile is not None else max_corr
