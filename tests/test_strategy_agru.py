@@ -190,3 +190,19 @@ def test_mmr_default_drops_are_reported_per_date(small_bundle, tmp_path):
     _, sec30 = agru.run(small_bundle, cfg30)
     t30 = {k: v for s in sec30 for k, v in s.tables.items()}["MMR per date"]
     assert (t30["dropped"] == 0).all() and (t30["candidates"] > t30["held"]).any()
+
+
+def test_low_overlap_pairs_are_counted_and_shrunk_is_wired(small_bundle, tmp_path):
+    """min_overlap = window = 500 days: on the first dates the indices lack 500 common days, so pairs are
+    unknown; the MMR table counts them (the same under either rule) and "shrunk" runs with index categories."""
+    p = tmp_path / "s.parquet"
+    _oracle_scores(small_bundle).to_parquet(p)
+    sel = {"method": "mmr", "quantile": 0.3, "lam": 0.7, "window": 500, "min_overlap": 500}
+    tabs = []
+    for rule in (0.0, "shrunk"):
+        cfg = tiny(stock_model={"scores_path": str(p), "evaluate": None}, selection=sel,
+                   mmr={"low_overlap": rule, "max_corr_quantile": None})
+        _, sections = agru.run(small_bundle, cfg)
+        tabs.append({k: v for s in sections for k, v in s.tables.items()}["MMR per date"])
+    assert (tabs[0]["low_overlap_pairs"] > 0).any() and (tabs[0]["low_overlap_pairs"] == 0).any()
+    pd.testing.assert_series_equal(tabs[0]["low_overlap_pairs"], tabs[1]["low_overlap_pairs"])
