@@ -337,7 +337,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     sel = cfg.selection
     how = mmr_words(cfg) if sel.method == "mmr" else sel.method.replace("_", " ")
     share = cfg.mmr.candidates if sel.method == "mmr" else sel.quantile
-    size = f"{sel.n}" if sel.n else "all" if share == "all" else f"top {share:.0%} of the universe"
+    size = f"{sel.n}" if sel.n else "all" if share == "all" else f"the top {share:.0%} of the universe's"
     held_as = ("one ETF per index" if u.kind == "etf" else "the indices held directly (no ETF: "
                "universe.kind index)")
     where = (f"{', '.join(u.categories)} indices with a listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "")

@@ -96,5 +96,7 @@ def mmr_section(table: pd.DataFrame, cfg, lab: str = ""):
             f"{int((d > 0).sum())} of {len(d)} dates with a drop; low-overlap pairs: median {lo.median():g}, "
             f"max {int(lo.max())}, on {int((lo > 0).sum())} dates.")
     t = table.rename(columns={"max_corr": "drop_threshold_corr"})
+    t.attrs["kinds"] = {"candidates": "count", "held": "count", "dropped": "count", "low_overlap_pairs": "count",
+                        "drop_threshold_corr": "number"}
     return Section("MMR selection per rebalance date (seed 000 §3.4)", text, tables={"MMR per date": t},
                    max_rows=cfg.holdings_weeks)
