@@ -106,3 +106,13 @@ def test_summary_and_bad_input():
         M.annual_return(pd.Series([1.0, -1.0, 2.0]))
     with pytest.raises(ValidationError, match="at least 2"):
         M.annual_return(pd.Series([1.0]))
+
+
+def test_annual_return_difference_is_seed001_excess():
+    """Seed 001 table 6: annual return 19.70 %, benchmark 2.40 % ⇒ its "annual excess" 17.30 % (a difference);
+    the relative-NAV annual excess of the same NAVs is 1.197 / 1.024 − 1 = 16.89 %."""
+    idx = pd.bdate_range("2021-01-04", periods=253)
+    t = np.arange(253) / 252
+    nav, bench = pd.Series(1.197 ** t, index=idx), pd.Series(1.024 ** t, index=idx)
+    assert M.annual_return_difference(nav, bench) == pytest.approx(0.173)
+    assert M.annual_excess(nav, bench) == pytest.approx(1.197 / 1.024 - 1)

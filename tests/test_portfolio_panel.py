@@ -88,3 +88,38 @@ def test_weights_panel_validates_rows():
         weights_panel(lambda d: pd.Series({"a": 0.7, "b": 0.6}), dates)
     with pytest.raises(ConfigError, match="needs the daily returns"):
         select_weights(pd.DataFrame(1.0, index=dates, columns=["a"]), method="mmr", n=1)
+
+
+def test_mmr_panel_reports_drops_and_low_overlap_pairs_per_date():
+    """A2 is a clone of A (corr 1 > max_corr 0.9: dropped); Y has no returns before row 250, so on the
+    first date its 3 pairs are unknown (counted; filled with 0 it is held, with 1 it is dropped too)."""
+    rng = np.random.default_rng(0)
+    idx = pd.bdate_range("2020-01-01", periods=300, name="date")
+    r = pd.DataFrame(0.01 * rng.standard_normal((300, 4)), index=idx, columns=["A", "A2", "B", "Y"])
+    r["A2"] = r["A"]
+    r.iloc[:250, 3] = np.nan
+    scores = pd.DataFrame([[4.0, 3.0, 2.0, 1.0]] * 300, index=idx, columns=r.columns)
+    dates = idx[[200, 299]]
+    kw = {"method": "mmr", "q": 1.0, "candidates": "all", "returns": r, "window": 100, "min_overlap": 50,
+          "max_corr": 0.9, "return_mmr": True}
+    cols = ["candidates", "held", "dropped", "low_overlap_pairs"]
+    w, t = select_weights(scores, dates, lam=0.7, **kw)
+    assert t.loc[dates[0], cols].tolist() == [4, 3, 1, 3]  # Y's 3 pairs unknown on the first date
+    assert t.loc[dates[1], cols].tolist() == [4, 3, 1, 0]  # Y has 50 common days by then
+    assert (t["max_corr"] == 0.9).all()
+    assert list(w.columns[w.loc[dates[0]] > 0]) == ["A", "B", "Y"]
+    w1, t1 = select_weights(scores, dates, lam=0.7, low_overlap=1.0, **kw)
+    assert t1.loc[dates[0], cols].tolist() == [4, 2, 2, 3]
+    assert list(w1.columns[w1.loc[dates[0]] > 0]) == ["A", "B"]
+    # per-date quantile threshold: the 0.9-quantile of the 6 pairs on the last date lies halfway between
+    # the clone pair's 1.0 and the largest other pair, so only A2 is dropped
+    kw.pop("max_corr")
+    _, tq = select_weights(scores, dates[1:], lam=0.7, max_corr_quantile=0.9, **kw)
+    c = r.iloc[200:300].corr().to_numpy()
+    others = np.sort(np.delete(c[np.triu_indices(4, 1)], 0))  # pair (A, A2) comes first
+    assert tq["max_corr"].iloc[0] == pytest.approx((others[-1] + 1.0) / 2)
+    assert tq[cols].iloc[0].tolist() == [4, 3, 1, 0]
+    with pytest.raises(ConfigError, match="not both"):
+        select_weights(scores, dates, max_corr=0.9, max_corr_quantile=0.9, **kw)
+    with pytest.raises(ConfigError, match="return_mmr"):
+        select_weights(scores, dates, method="top_n", n=2, return_mmr=True)

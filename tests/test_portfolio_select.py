@@ -41,8 +41,8 @@ def _example(s1, s4, s5, c24, c34, c35, c45):
 
 
 @pytest.mark.parametrize("completion", [
-    dict(s1=0.95, s4=0.20, s5=0.80, c24=0.30, c34=0.20, c35=0.30, c45=0.40),
-    dict(s1=0.99, s4=0.10, s5=0.70, c24=0.10, c34=0.10, c35=0.25, c45=0.20),
+    {"s1": 0.95, "s4": 0.20, "s5": 0.80, "c24": 0.30, "c34": 0.20, "c35": 0.30, "c45": 0.40},
+    {"s1": 0.99, "s4": 0.10, "s5": 0.70, "c24": 0.10, "c34": 0.10, "c35": 0.25, "c45": 0.20},
 ])
 def test_seed000_mmr_worked_example(completion):
     assert LAM == pytest.approx(0.5)
@@ -119,3 +119,86 @@ def test_top_n_top_quantile_rank_normalize():
     assert rank_normalize(pd.Series([5.0])).iloc[0] == 1.0
     with pytest.raises(ConfigError):
         top_quantile(s, 0.0)
+
+
+# ---------------------------------------------------------------- max_corr drops, low-overlap counts, shrunk fill
+def _four():
+    """Scores (used as given) and correlations with hand-computed MMR rounds at λ = 0.7:
+    round 2 without a threshold: B 0.7·0.8 − 0.3·0.95 = 0.275 > C 0.7·0.6 − 0.3·0.5 = 0.27 > D 0.15."""
+    s = pd.Series({"A": 0.9, "B": 0.8, "C": 0.6, "D": 0.3})
+    c = pd.DataFrame(np.eye(4), index=s.index, columns=s.index)
+    for (i, j), v in {("A", "B"): 0.95, ("A", "C"): 0.5, ("A", "D"): 0.2, ("B", "C"): 0.4, ("B", "D"): 0.1,
+                      ("C", "D"): 0.85}.items():
+        c.loc[i, j] = c.loc[j, i] = v
+    return s, c
+
+
+def test_max_corr_drops_names_with_known_picks_and_count():
+    s, c = _four()
+    full = mmr_select(s, c, lam=0.7, normalize=False)
+    assert list(full.selected) == ["A", "B", "C", "D"] and len(full.dropped) == 0
+    assert full.trace.loc[2, ["B", "C", "D"]].tolist() == pytest.approx([0.275, 0.27, 0.15])
+    # max_corr 0.8: A is picked, B (corr 0.95 with A) dropped; C picked (0.27 > D's 0.15); D (0.85 with C) dropped
+    r = mmr_select(s, c, lam=0.7, normalize=False, max_corr=0.8)
+    assert list(r.selected) == ["A", "C"]
+    assert list(r.dropped) == ["B", "D"]
+    assert r.low_overlap_pairs == 0
+    # a threshold no pair exceeds drops nothing
+    assert len(mmr_select(s, c, lam=0.7, normalize=False, max_corr=0.96).dropped) == 0
+
+
+def _five_with_gaps():
+    """A, B, E industry; C, D broad. Unknown: B–E (industry block) and B–D (cross block)."""
+    codes = ["A", "B", "C", "D", "E"]
+    c = pd.DataFrame(np.eye(5), index=codes, columns=codes)
+    for (i, j), v in {("A", "B"): 0.6, ("A", "E"): 0.4, ("B", "E"): np.nan, ("C", "D"): 0.8, ("A", "C"): 0.3,
+                      ("A", "D"): 0.1, ("B", "C"): 0.2, ("B", "D"): np.nan, ("E", "C"): 0.0, ("E", "D"): 0.2}.items():
+        c.loc[i, j] = c.loc[j, i] = v
+    groups = pd.Series({"A": "industry", "B": "industry", "E": "industry", "C": "broad", "D": "broad"})
+    return c, groups
+
+
+def test_category_mean_corr_fills_block_means_and_cross_sectional_mean():
+    from etfrot.portfolio.select import _group_codes, category_mean_corr
+
+    c, groups = _five_with_gaps()
+    f = pd.DataFrame(category_mean_corr(c.to_numpy(), _group_codes(groups, c.index)), index=c.index, columns=c.index)
+    assert f.loc["B", "E"] == pytest.approx((0.6 + 0.4) / 2)  # industry × industry known: A–B, A–E
+    assert f.loc["B", "D"] == pytest.approx((0.3 + 0.1 + 0.2 + 0.0 + 0.2) / 5)  # industry × broad known pairs
+    # E without a category: its pairs take the mean of all 8 known off-diagonal pairs (2.6 / 8)
+    g2 = groups.drop("E")
+    f2 = category_mean_corr(c.to_numpy(), _group_codes(g2, c.index))
+    assert f2[1, 4] == pytest.approx(2.6 / 8)
+    assert category_mean_corr(c.to_numpy())[1, 3] == pytest.approx(2.6 / 8)  # no categories at all
+
+
+def test_low_overlap_shrunk_and_pair_count():
+    c, groups = _five_with_gaps()
+    s = pd.Series({"A": 0.1, "B": 1.0, "C": 0.2, "D": 0.5, "E": 0.9})
+    # candidates B, E, D (top 3): unknown pairs among them: B–E and B–D
+    r0 = mmr_select(s, c, n=2, lam=0.5, normalize=False, candidates=pd.Index(["B", "E", "D"]))
+    assert r0.low_overlap_pairs == 2
+    # NaN → 0: round 2, E: 0.5·0.9 − 0.5·0 = 0.45 beats D: 0.25 − 0 = 0.25
+    assert list(r0.selected) == ["B", "E"]
+    # shrunk: E–B = 0.5 (industry block), D–B = 0.16 (cross block): E 0.45 − 0.25 = 0.20, D 0.25 − 0.08 = 0.17
+    r = mmr_select(s, c, n=2, lam=0.5, normalize=False, candidates=pd.Index(["B", "E", "D"]),
+                   low_overlap="shrunk", groups=groups)
+    assert r.trace.loc[2, ["E", "D"]].tolist() == pytest.approx([0.20, 0.17])
+    assert list(r.selected) == ["B", "E"] and r.low_overlap_pairs == 2
+    # a threshold of 0.3 then drops E (shrunk 0.5 with B) but keeps D (0.16)
+    r3 = mmr_select(s, c, lam=0.5, normalize=False, candidates=pd.Index(["B", "E", "D"]), low_overlap="shrunk",
+                    groups=groups, max_corr=0.3)
+    assert list(r3.selected) == ["B", "D"] and list(r3.dropped) == ["E"]
+    with pytest.raises(ConfigError, match="low_overlap"):
+        mmr_select(s, c, low_overlap="median")
+
+
+def test_corr_quantile_uses_each_known_pair_once():
+    from etfrot.portfolio.select import corr_quantile
+
+    c = np.eye(4)
+    for (i, j), v in {(0, 1): 0.1, (0, 2): 0.2, (0, 3): 0.3, (1, 2): 0.4, (1, 3): 0.5, (2, 3): np.nan}.items():
+        c[i, j] = c[j, i] = v
+    assert corr_quantile(c, 0.5) == pytest.approx(0.3)  # median of the 5 known pairs
+    assert corr_quantile(c, 1.0) == pytest.approx(0.5)
+    assert np.isnan(corr_quantile(np.eye(2) * np.nan, 0.5))

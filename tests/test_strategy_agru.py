@@ -29,17 +29,29 @@ def test_config_validation():
         agru.validate_config(tiny(stock_model={"model": {"hidden": 3}}))
     with pytest.raises(ConfigError, match="makes its own scores"):
         agru.validate_config(tiny(scores={"source": "random"}))
-    with pytest.raises(ConfigError, match="mmr_candidates"):
-        agru.validate_config(tiny(mmr_candidates=1.5))
+    with pytest.raises(ConfigError, match="mmr.candidates"):
+        agru.validate_config(tiny(mmr={"candidates": 1.5}))
+    with pytest.raises(ConfigError, match="mmr_candidates moved"):
+        agru.validate_config(tiny(mmr_candidates=0.3))
+    with pytest.raises(ConfigError, match="not both"):
+        agru.validate_config(tiny(mmr={"max_corr": 0.9}))
+    with pytest.raises(ConfigError, match="mmr.n_lam"):  # fixed N has its own λ
+        agru.validate_config(tiny(selection={"method": "mmr", "n": 5, "lam": 0.7}))
     c = agru.validate_config({"strategy": "agru_index_rotation"})
     assert c.frequency == "weekly" and c.selection.method == "mmr" and c.selection.quantile == 0.1
     assert c.costs.fee_per_side == 0.0005 and c.benchmark.kind == "total_return" and c.benchmark.code == "000300.SH"
     assert c.stock_model.model.seeds == 5 and c.stock_model.model.extreme_weight == 2.0
+    # seed 000 §3.4 default: the top 10 % are the candidates, MMR drops the too-correlated ones
+    assert agru.mmr_settings(c) == {"candidates": 0.1, "lam": 0.7, "max_corr": None, "max_corr_quantile": 0.9,
+                                    "low_overlap": 0.0}
+    fixed = agru.validate_config(tiny(selection={"method": "mmr", "n": 10}))
+    assert agru.mmr_settings(fixed) == {"candidates": 0.3, "lam": 0.5, "max_corr": None, "max_corr_quantile": None,
+                                        "low_overlap": 0.0}
 
 
 @pytest.mark.parametrize("name", ["agru_index_rotation", "agru_index_rotation_demo", "agru_index_rotation_real", "agru_index_rotation_monthly",
                                   "agru_index_rotation_n5", "agru_index_rotation_n10", "agru_index_rotation_n15",
-                                  "agru_index_rotation_aum", "agru_index_rotation_industry"])
+                                  "agru_index_rotation_aum", "agru_index_rotation_industry", "agru_index_rotation_mmr30"])
 def test_shipped_configs_validate(name):
     c = agru.validate_config(load_config(name))
     if name.endswith(("n5", "n10", "n15")):
@@ -50,6 +62,9 @@ def test_shipped_configs_validate(name):
         assert c.universe.min_aum == 1e8
     if name.endswith("industry"):
         assert c.universe.categories == ["industry_theme"]
+    if name.endswith("mmr30"):  # the earlier default: top-10 %-many picks from the top 30 %, nothing dropped
+        assert agru.mmr_settings(c) == {"candidates": 0.3, "lam": 0.7, "max_corr": None, "max_corr_quantile": None,
+                                        "low_overlap": 0.0}
     if not name.endswith(("demo", "real")):  # variants share the main config's stock model, so they share its cache
         main = agru.validate_config(load_config("agru_index_rotation")).stock_model
         assert (c.stock_model.model, c.stock_model.window, c.stock_model.split) == (main.model, main.window, main.split)
@@ -152,3 +167,42 @@ def test_index_kind_holds_indices_directly(small_bundle, tmp_path):
     assert k.max() <= max(1, int(np.ceil(0.1 * n_ind)))
     hold = {k: v for s in sections for k, v in s.tables.items()}["holdings"]
     assert "etf" not in hold.columns and set(hold["index"]) <= set(held)
+
+
+def test_mmr_default_drops_are_reported_per_date(small_bundle, tmp_path):
+    """Seed 000 default: holdings = the top-10 % candidates less MMR's drops. Per date, held + dropped =
+    candidates, the weights hold exactly `held` indices, and the holdings table repeats the date's drops;
+    the earlier default (mmr30: top-10 %-many picks from the top 30 %) drops nothing."""
+    p = tmp_path / "s.parquet"
+    _oracle_scores(small_bundle).to_parquet(p)
+    cfg = tiny(stock_model={"scores_path": str(p), "evaluate": None})
+    res, sections = agru.run(small_bundle, cfg)
+    tables = {k: v for s in sections for k, v in s.tables.items()}
+    t = tables["MMR per date"]
+    assert (t["held"] + t["dropped"] == t["candidates"]).all() and t["dropped"].sum() > 0
+    held = (res.targets > 1e-9).sum(axis=1)
+    common = held.index.intersection(t.index)
+    assert len(common) > 20 and (held.loc[common] == t.loc[common, "held"]).all()
+    hold = tables["holdings"]
+    assert (hold["mmr_dropped"].to_numpy() == t.loc[hold.index, "dropped"].to_numpy()).all()
+    assert any("MMR selection per rebalance date" in s.title for s in sections)
+    cfg30 = tiny(stock_model={"scores_path": str(p), "evaluate": None}, mmr={"candidates": 0.3, "max_corr_quantile": None})
+    _, sec30 = agru.run(small_bundle, cfg30)
+    t30 = {k: v for s in sec30 for k, v in s.tables.items()}["MMR per date"]
+    assert (t30["dropped"] == 0).all() and (t30["candidates"] > t30["held"]).any()
+
+
+def test_low_overlap_pairs_are_counted_and_shrunk_is_wired(small_bundle, tmp_path):
+    """min_overlap = window = 500 days: on the first dates the indices lack 500 common days, so pairs are
+    unknown; the MMR table counts them (the same under either rule) and "shrunk" runs with index categories."""
+    p = tmp_path / "s.parquet"
+    _oracle_scores(small_bundle).to_parquet(p)
+    sel = {"method": "mmr", "quantile": 0.3, "lam": 0.7, "window": 500, "min_overlap": 500}
+    tabs = []
+    for rule in (0.0, "shrunk"):
+        cfg = tiny(stock_model={"scores_path": str(p), "evaluate": None}, selection=sel,
+                   mmr={"low_overlap": rule, "max_corr_quantile": None})
+        _, sections = agru.run(small_bundle, cfg)
+        tabs.append({k: v for s in sections for k, v in s.tables.items()}["MMR per date"])
+    assert (tabs[0]["low_overlap_pairs"] > 0).any() and (tabs[0]["low_overlap_pairs"] == 0).any()
+    pd.testing.assert_series_equal(tabs[0]["low_overlap_pairs"], tabs[1]["low_overlap_pairs"])

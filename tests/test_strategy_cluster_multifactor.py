@@ -79,3 +79,60 @@ def test_signal_matches_last_rebalance(run_small, small_bundle):
     assert set(picks.index) == set(held[held > 0].index)
     np.testing.assert_allclose(picks["weight"].sum(), 1.0)
     assert {"name", "score", "rank_mom250", "rank_dde10"} <= set(picks.columns)
+
+
+class _HandResult:
+    """A result stand-in over hand-made NAVs, using the package's metrics (what the tables read)."""
+
+    def __init__(self, nav, bench):
+        self.nav, self.benchmark_nav = nav, bench
+
+    def metrics(self, ci=False):
+        from etfrot.backtest.metrics import summary
+
+        return summary(self.nav, self.benchmark_nav, ci=ci)
+
+    def yearly(self):
+        from etfrot.backtest.metrics import yearly_table
+
+        return yearly_table(self.nav, self.benchmark_nav)
+
+
+def _path(idx, year_returns: dict) -> pd.Series:
+    """NAV compounding evenly to the given return in each calendar year (from the previous year's last close)."""
+    g = np.ones(len(idx))
+    for y, r in year_returns.items():
+        days = np.flatnonzero(idx.year == y)
+        days = days[days > 0]
+        g[days] = (1 + r) ** (1 / len(days))
+    return pd.Series(np.cumprod(g), index=idx)
+
+
+def test_seed001_tables_carry_the_difference_of_annual_returns():
+    """Tables 6/8: 19.70 % vs the benchmark's 2.40 % ⇒ seed 001's excess 17.30 %, next to the headline
+    relative-NAV excess 1.197/1.024 − 1. Tables 7/9: per year, 8.82 % vs 11.50 % ⇒ −2.68 % (seed 001, 2024)."""
+    idx = pd.bdate_range("2021-01-04", periods=253)
+    t = np.arange(253) / 252
+    one = _HandResult(pd.Series(1.197 ** t, index=idx), pd.Series(1.024 ** t, index=idx))
+    t6 = cm.backtest_table({"composite": one})
+    assert t6.loc["composite", cm.SEED001_EXCESS] == pytest.approx(0.173)
+    assert t6.loc["composite", "annual_excess"] == pytest.approx(1.197 / 1.024 - 1)
+    days = pd.bdate_range("2023-01-02", "2024-12-31")
+    r = _HandResult(_path(days, {2023: 0.0008, 2024: 0.0882}), _path(days, {2023: -0.1350, 2024: 0.1150}))
+    t7 = cm.yearly_returns_table({"composite": r}, r)
+    assert t7.loc[2024, "composite"] == pytest.approx(0.0882)
+    assert t7.loc[2024, cm.BENCH_LABEL] == pytest.approx(0.1150)
+    assert t7.loc[2024, f"composite: {cm.SEED001_EXCESS}"] == pytest.approx(-0.0268)
+    assert t7.loc[2023, f"composite: {cm.SEED001_EXCESS}"] == pytest.approx(0.1358)
+
+
+def test_seed_tables_in_the_report_show_both_excess_definitions(run_small):
+    """Tables 6 and 8 hold the headline annual_excess and the seed's column; 7 and 9 the seed's per year."""
+    _, secs, out = run_small
+    tables = {k: v for s in secs for k, v in s.tables.items()}
+    for name in ("table 6: backtests", "table 8: backtests per N"):
+        assert {"annual_excess", cm.SEED001_EXCESS} <= set(tables[name].columns), name
+        assert tables[name][cm.SEED001_EXCESS].notna().all()
+    assert "composite: " + cm.SEED001_EXCESS in tables["table 7: returns per year"].columns
+    assert "N=2: " + cm.SEED001_EXCESS in tables["table 9: returns per year per N"].columns
+    assert cm.SEED001_EXCESS in (out / "report.html").read_text()

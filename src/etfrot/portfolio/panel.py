@@ -15,7 +15,7 @@ import pandas as pd
 
 from etfrot.errors import ConfigError, DataMissingError
 from etfrot.portfolio.correlation import TrailingCorrelation
-from etfrot.portfolio.select import mmr_select, top_n, top_quantile
+from etfrot.portfolio.select import corr_quantile, mmr_select, top_n, top_quantile
 from etfrot.portfolio.weights import alpha_weights, equal_weights
 
 METHODS = ("top_n", "top_quantile", "mmr")
@@ -76,13 +76,24 @@ def select_weights(
     window: int = 1250,
     min_overlap: int = 250,
     low_overlap: float | str = 0.0,
+    groups: pd.Series | None = None,
+    max_corr: float | None = None,
+    max_corr_quantile: float | None = None,
+    return_mmr: bool = False,
     progress: bool = False,
-) -> pd.DataFrame:
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Weights panel over ``dates`` (default: every row of ``scores``).
 
     ``method``: "top_n" (``n``), "top_quantile" (``q``), "mmr" (``n`` picks, default the size of the
-    top-``q`` set; ``candidates`` "all" or a quantile; ``lam``; correlations of ``returns`` over
-    ``window`` days with ``min_overlap``, see :func:`etfrot.portfolio.select.mmr_select`).
+    top-``q`` set; ``candidates`` "all" or a quantile — the top share, at least ``n`` codes; ``lam``; correlations of ``returns`` over
+    ``window`` days with ``min_overlap``; ``max_corr`` drops names whose correlation with a pick exceeds
+    it; ``max_corr_quantile`` q sets that threshold per date to the q-quantile of the known pairwise
+    correlations among the date's eligible codes (:func:`etfrot.portfolio.select.corr_quantile`);
+    ``low_overlap`` fills unknown correlations — a number, "exclude" or "shrunk" (category-block mean
+    over the date's eligible codes, categories from ``groups``); see
+    :func:`etfrot.portfolio.select.mmr_select`). ``return_mmr`` (MMR only): also return a table per
+    date — candidates, held, dropped (by the threshold / "exclude"), low_overlap_pairs (candidate pairs
+    with an unknown correlation), max_corr (the threshold used; NaN: none).
     ``weighting``: "equal" or "alpha" (∝ positive ``alpha`` — default the scores — capped at ``cap``).
     ``universe``: bool panel of eligible codes; ``exclude``: bool panel of codes to drop (e.g. from
     :func:`etfrot.portfolio.exclusions.exclusion_flags`). All panels are read as of each date.
@@ -104,6 +115,12 @@ def select_weights(
     A = alpha.reindex(columns=codes).to_numpy(dtype=float, na_value=np.nan) if alpha is not None else None
     apos = _asof(alpha, dates, "alpha") if alpha is not None else None
     tc = None
+    if return_mmr and method != "mmr":
+        raise ConfigError(f"return_mmr needs method 'mmr', got {method!r}")
+    if max_corr is not None and max_corr_quantile is not None:
+        raise ConfigError("give max_corr (an absolute threshold) or max_corr_quantile (a per-date quantile), not both")
+    if max_corr_quantile is not None and not 0.0 < max_corr_quantile <= 1.0:
+        raise ConfigError(f"max_corr_quantile must be in (0, 1], got {max_corr_quantile}")
     if method == "mmr":
         if returns is None:
             raise ConfigError("method 'mmr' needs the daily returns panel of the candidates (returns=...)")
@@ -112,6 +129,7 @@ def select_weights(
             raise DataMissingError(f"returns panel lacks {len(missing)} scored codes, e.g. {list(missing[:5])}")
         tc = TrailingCorrelation(returns.reindex(columns=codes), window=window, min_overlap=min_overlap)
     row_of = {d: i for i, d in enumerate(dates)}
+    diag: dict[pd.Timestamp, tuple] = {}
 
     def one(d: pd.Timestamp) -> pd.Series:
         i = row_of[d]
@@ -129,13 +147,23 @@ def select_weights(
             picks = top_quantile(s, q)
         else:
             k = n or len(top_quantile(s, q))
-            cand = top_quantile(s, candidates) if isinstance(candidates, float) else s.index
-            corr = tc.at(d, cand)
-            picks = mmr_select(s, corr, n=k, lam=lam, candidates=cand, normalize=normalize,
-                               low_overlap=low_overlap).selected
+            cand = top_quantile(s, candidates, min_n=k) if isinstance(candidates, float) else s.index
+            wide = low_overlap == "shrunk" or max_corr_quantile is not None  # statistics over all eligible codes
+            corr = tc.at(d, s.index if wide else cand)
+            thr = corr_quantile(corr, max_corr_quantile) if max_corr_quantile is not None else max_corr
+            r = mmr_select(s, corr, n=k, lam=lam, candidates=cand, normalize=normalize, low_overlap=low_overlap,
+                           groups=groups, max_corr=None if thr is None or np.isnan(thr) else thr)
+            picks = r.selected
+            diag[d] = (len(cand), len(picks), len(r.dropped), r.low_overlap_pairs, np.nan if thr is None else thr)
         if weighting == "equal":
             return equal_weights(picks)
         a = pd.Series(A[apos[i]], index=codes) if A is not None else s
         return alpha_weights(a, picks, cap=cap)
 
-    return weights_panel(one, dates, progress=progress)
+    w = weights_panel(one, dates, progress=progress)
+    if not return_mmr:
+        return w
+    cols = ["candidates", "held", "dropped", "low_overlap_pairs", "max_corr"]
+    table = pd.DataFrame([diag.get(d, (0, 0, 0, 0, np.nan)) for d in dates], index=dates, columns=cols)
+    table = table.astype({c: int for c in cols[:4]})
+    return w, table

@@ -16,16 +16,24 @@ Pipeline (each step uses data known on the date):
    then 20-day amount, then fee); the AUM ≥ 1e8 variant sets ``universe.min_aum``. ``universe.kind: index``
    holds the indices themselves (for data whose ETF-tracked indices have no constituent weights, such as
    the real bundle, where only SW level-1 industries carry weights).
-4. **Selection** (seed 000 §3.3–3.4, §4): hold as many indices as the top ``selection.quantile`` (10 %)
-   of the universe (or ``selection.n``), picked greedily by MMR, λ·s_i − (1−λ)·max_{j∈S} corr(i, j),
-   s = rank-normalised index factor, corr = Pearson correlation of the indices' daily returns over
-   the trailing ``selection.window`` days (5 years); candidates = the top ``mmr_candidates`` share of the
-   universe. ``selection.method: top_quantile`` / ``top_n`` give the plain versions. Equal weight.
+4. **Selection** (seed 000 §3.3–3.4, §4, :class:`MMRSection`): s = rank-normalised index factor, corr =
+   Pearson correlation of the indices' daily returns over the trailing ``selection.window`` days
+   (5 years), greedy MMR λ·s_i − (1−λ)·max_{j∈S} corr(i, j). Without ``selection.n`` (the seed's
+   strategy, "将指数因子排名靠前的10％的指数作为备选标的，额外使用MMR算法排除掉相关性过高的指数"): the
+   candidates are the top ``mmr.candidates`` (10 %) of the universe, held in MMR's order less every
+   candidate too correlated with a name already held (``mmr.max_corr_quantile``: above the date's
+   90th percentile of the universe's pair correlations; or an absolute ``mmr.max_corr``), so the
+   number held varies; the holdings table shows how many were dropped per date. With
+   ``selection.n`` (the fixed-N variants, seed 000 §4, which re-tuned MMR): N picks by MMR with
+   λ = ``mmr.n_lam`` from the top ``mmr.n_candidates`` (at least N), no threshold.
+   ``selection.method: top_quantile`` / ``top_n`` give the plain versions. Equal weight.
 5. **Backtest** (seed 000 §3.3): the chosen ETFs, weekly, 0.05 % per side (0.1 % round trip), signal at
    the close of t, trade at the close of t+1; benchmark: CSI 300 total return.
 
-λ is not given in seed 000; the default 0.7 (score-leaning) is a documented choice, swept in the report
-of ``etfrot sweep``.
+λ is not given in seed 000: 0.7 (score-leaning) in the top-10 % strategy, 0.5 for fixed N (the only λ
+the seed shows, in its worked example); both documented choices, swept with ``etfrot sweep``. The
+previous default (MMR picks as many as the top 10 % from the top 30 %, λ = 0.7, no drops) is the named
+config ``agru_index_rotation_mmr30``.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from etfrot.config import (
 from etfrot.errors import ConfigError, DataMissingError
 from etfrot.model.config import EvalConfig, ModelConfig, SplitConfig, WindowConfig
 from etfrot.strategies import runner
+from etfrot.strategies.agru_mmr import MMRSection, mmr_section, mmr_settings, mmr_words
 
 
 class StockModelSection(StrictModel):
@@ -81,17 +90,28 @@ class AgruIndexRotationConfig(BacktestConfig):
         kind="etf", categories=["broad", "industry_theme", "strategy_style"], min_aum=None, min_listed_months=3))
     selection: SelectionConfig = Field(default_factory=lambda: SelectionConfig(
         method="mmr", n=None, quantile=0.1, lam=0.7, window=1250, min_overlap=250))
-    mmr_candidates: float | Literal["all"] = 0.3
+    mmr: MMRSection = Field(default_factory=MMRSection)
     frequency: Literal["weekly", "monthly"] = "weekly"
     benchmark: BenchmarkConfig = Field(default_factory=lambda: BenchmarkConfig(kind="total_return", code="000300.SH"))
     stock_model: StockModelSection = Field(default_factory=StockModelSection)
     index_factor: IndexFactorSection = Field(default_factory=IndexFactorSection)
     holdings_weeks: int = Field(12, ge=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data):
+        if isinstance(data, dict) and "mmr_candidates" in data:
+            raise ValueError("mmr_candidates moved: use mmr.candidates (top-quantile MMR) or mmr.n_candidates "
+                             "(fixed N, selection.n set); the old default 0.3 is config agru_index_rotation_mmr30")
+        if isinstance(data, dict) and isinstance(data.get("selection"), dict) and "n" not in data["selection"]:
+            data = {**data, "selection": {**data["selection"], "n": None}}  # seed 000: top 10 % unless n is given
+        return data
+
     @model_validator(mode="after")
     def _check(self):
-        if isinstance(self.mmr_candidates, float) and not 0 < self.mmr_candidates <= 1:
-            raise ValueError(f"mmr_candidates must be in (0, 1] or 'all', got {self.mmr_candidates}")
+        if self.selection.n and self.selection.method == "mmr" and "lam" in self.selection.model_fields_set:
+            raise ValueError("with selection.n set (fixed N) MMR's λ is mmr.n_lam; leave selection.lam out "
+                             "(it is the top-quantile strategy's λ)")
         if "scores" in self.model_fields_set:
             raise ValueError("scores: this strategy makes its own scores (set stock_model, or stock_model.scores_path "
                              "for a precomputed panel); leave `scores` out")
@@ -214,24 +234,30 @@ def etf_weights(index_w: pd.DataFrame, etf_for_index: pd.DataFrame) -> pd.DataFr
 
 
 def select_indices(bundle, scores: pd.DataFrame, dates: pd.DatetimeIndex, universe: pd.DataFrame,
-                   cfg: AgruIndexRotationConfig) -> pd.DataFrame:
-    """Index weights (date × index): MMR / top-quantile / top-N of the index factor over the universe."""
+                   cfg: AgruIndexRotationConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(index weights date × index, MMR table per date or None): MMR / top-quantile / top-N of the index
+    factor over the universe. The MMR table: candidates, held, dropped, low_overlap_pairs, max_corr."""
     from etfrot.portfolio import select_weights
 
     sel = cfg.selection
-    px = bundle.panel("index_bars", "close")
-    rets = (px / px.shift(1) - 1).reindex(columns=scores.columns) if sel.method == "mmr" else None
     n = sel.n if sel.method != "top_quantile" else None
     if sel.method == "top_n" and not n:
         raise ConfigError("selection.method top_n needs selection.n")
-    return select_weights(scores, dates, method=sel.method, n=n, q=sel.quantile, universe=universe, returns=rets,
-                          lam=sel.lam, window=sel.window, min_overlap=sel.min_overlap,
-                          candidates=cfg.mmr_candidates if sel.method == "mmr" else "all")
+    if sel.method != "mmr":
+        return select_weights(scores, dates, method=sel.method, n=n, q=sel.quantile, universe=universe), None
+    px = bundle.panel("index_bars", "close")
+    rets = (px / px.shift(1) - 1).reindex(columns=scores.columns)
+    info = bundle.table("index_info")
+    groups = pd.Series(info["category"].astype(str).to_numpy(), index=info["code"].astype(str).to_numpy())
+    return select_weights(scores, dates, method="mmr", n=n, q=sel.quantile, universe=universe, returns=rets,
+                          window=sel.window, min_overlap=sel.min_overlap, groups=groups, return_mmr=True,
+                          **mmr_settings(cfg))
 
 
 def holdings_table(w_idx: pd.DataFrame, idx_scores: pd.DataFrame, etf_for_index: pd.DataFrame, bundle,
-                   last: int) -> pd.DataFrame:
-    """Seed 000 §4: the holdings of the last ``last`` rebalances — index, name, ETF, weight, factor, rank."""
+                   last: int, mmr: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Seed 000 §4: the holdings of the last ``last`` rebalances — index, name, ETF, weight, factor, rank;
+    with ``mmr`` (the MMR table per date) also the date's MMR candidates and how many of them were dropped."""
     w = w_idx.iloc[-last:]
     d, j = np.nonzero(w.to_numpy() > 0)
     dates, idx = w.index[d], w.columns[j]
@@ -244,6 +270,10 @@ def holdings_table(w_idx: pd.DataFrame, idx_scores: pd.DataFrame, etf_for_index:
         etf = etf_for_index.reindex(index=w.index, columns=w.columns).to_numpy(object)[d, j]
         out["etf"], out["etf_name"] = etf, etf_names.reindex(pd.Index(etf)).to_numpy()
     out["weight"], out["index_factor"], out["rank"] = w.to_numpy()[d, j], s.to_numpy()[d, j], rank.to_numpy()[d, j]
+    if mmr is not None:
+        m = mmr.reindex(pd.DatetimeIndex(dates))
+        out["mmr_candidates"] = m["candidates"].to_numpy()
+        out["mmr_dropped"] = m["dropped"].to_numpy()
     return out.sort_values(["date", "rank"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -288,7 +318,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
         uni, etf_for_index = direct_index_universe(bundle, dates, u.categories, u.exclude_overseas, u.codes), None
     uni = uni.reindex(columns=idx_f.columns, fill_value=False)
     scores = idx_f.reindex(index=dates).where(uni.reindex(dates).to_numpy())
-    w_idx = select_indices(bundle, scores, dates, uni, cfg)
+    w_idx, mmr_table = select_indices(bundle, scores, dates, uni, cfg)
     held = w_idx.to_numpy().sum(axis=1) > 0
     if not held.any():
         raise DataMissingError("no index was selected on any date; check the universe rules and index weights")
@@ -308,10 +338,9 @@ def run(bundle, config, out_dir=None, *, progress=None):
 
     step("report")
     sel = cfg.selection
-    how = (f"MMR (λ = {sel.lam:g}, {sel.window}-day correlations, candidates: "
-           f"{'all' if cfg.mmr_candidates == 'all' else f'top {cfg.mmr_candidates:.0%}'})" if sel.method == "mmr"
-           else sel.method.replace("_", " "))
-    size = f"top {sel.quantile:.0%} of the universe" if not sel.n else f"{sel.n}"
+    how = mmr_words(cfg) if sel.method == "mmr" else sel.method.replace("_", " ")
+    share = cfg.mmr.candidates if sel.method == "mmr" else sel.quantile
+    size = f"{sel.n}" if sel.n else "all" if share == "all" else f"the top {share:.0%} of the universe's"
     held_as = ("one ETF per index" if u.kind == "etf" else "the indices held directly (no ETF: "
                "universe.kind index)")
     where = (f"{', '.join(u.categories)} indices with a listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "")
@@ -322,12 +351,17 @@ def run(bundle, config, out_dir=None, *, progress=None):
                                  last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
                                  block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
                                  describe=describe)
-    hold = holdings_table(w_idx, scores, etf_for_index, bundle, cfg.holdings_weeks)
+    hold = holdings_table(w_idx, scores, etf_for_index, bundle, cfg.holdings_weeks, mmr_table)
     n_held = (w_idx > 0).sum(axis=1)
     sections.append(Section(f"Holdings of the last {cfg.holdings_weeks} rebalances (seed 000 §4)",
-                            f"{lab}Index, its ETF, weight, index factor and its rank in the universe; "
-                            f"{int(n_held.median())} indices held at the median date ({int(n_held.min())}–{int(n_held.max())}).",
+                            f"{lab}Index, its ETF, weight, index factor and its rank in the universe"
+                            + ("; mmr_candidates / mmr_dropped: the date's MMR candidates and how many of them MMR "
+                               "dropped" if mmr_table is not None else "")
+                            + f"; {int(n_held.median())} indices held at the median date "
+                            f"({int(n_held.min())}–{int(n_held.max())}).",
                             tables={"holdings": hold.set_index("date")}))
+    if mmr_table is not None:
+        sections.append(mmr_section(mmr_table.loc[w_idx.index], cfg, lab))
     itab, ires = index_factor_table(bundle, idx_f, cfg)
     figs = []
     for (freq, uni_name), r in ires.items():

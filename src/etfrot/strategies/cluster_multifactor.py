@@ -244,19 +244,10 @@ def run(bundle, config, out_dir=None, *, progress=None):
     inputs = runner.Coverage.of(bundle, ["etf_bars", "index_bars", *runner.factor_inputs(panels)], sc)
 
     # -- tables
-    def row(r):
-        m = r.metrics(ci=False)
-        return {k: m.get(k) for k in ("cumulative_return", "annual_return", "annual_volatility", "max_drawdown", "sharpe",
-                                      "annual_excess", "information_ratio", "win_rate")}
-
-    table6 = pd.DataFrame({k: row(r) for k, r in per_factor.items()}).T
-    table8 = pd.DataFrame({f"N={k}": row(r) for k, r in per_n.items()}).T
-    yr = lambda r: r.yearly()["return"]
-    table7 = pd.DataFrame({k: yr(r) for k, r in per_factor.items()})
-    table9 = pd.DataFrame({f"N={k}": yr(r) for k, r in per_n.items()})
-    if bench is not None:
-        table7["pool equal weight (平均)"] = res.yearly()["benchmark"]
-        table9["pool equal weight (平均)"] = res.yearly()["benchmark"]
+    table6 = backtest_table(per_factor)
+    table8 = backtest_table({f"N={k}": r for k, r in per_n.items()})
+    table7 = yearly_returns_table(per_factor, res if bench is not None else None)
+    table9 = yearly_returns_table({f"N={k}": r for k, r in per_n.items()}, res if bench is not None else None)
     table10 = ranked_holdings(sc.trim(scores), mask, inst.names, last=cfg.holdings_weeks, top=5)
 
     # -- report
@@ -280,13 +271,14 @@ def run(bundle, config, out_dir=None, *, progress=None):
                             tables={"table 4: IC and regression statistics": tests.table4(), "table 5: top-group backtests": tests.table5()},
                             figures=figs))
     sections.append(Section("Composite vs single factors (seed 001 tables 6–7)",
-                            f"Composite = equal-weight z-score of {model_factors}; each model holds the top {n} weekly."
+                            f"Composite = equal-weight z-score of {model_factors}; each model holds the top {n} weekly. "
+                            f"{EXCESS_NOTE}"
                             + (f"\nLeft out of the composite (data missing): {left_out}" if left_out else ""),
                             tables={"table 6: backtests": table6, "table 7: returns per year": table7},
                             figures=[charts.lines_chart(pd.DataFrame({k: r.relative_nav() for k, r in per_factor.items()}) if bench is not None
                                                         else pd.DataFrame({k: r.nav for k, r in per_factor.items()}),
                                                         title="Relative NAV per model" if bench is not None else "NAV per model", synthetic=syn)]))
-    sections.append(Section("Sensitivity to N (seed 001 tables 8–9, figure 6)", "",
+    sections.append(Section("Sensitivity to N (seed 001 tables 8–9, figure 6)", EXCESS_NOTE,
                             tables={"table 8: backtests per N": table8, "table 9: returns per year per N": table9},
                             figures=[charts.lines_chart(pd.DataFrame({f"N={k}": r.relative_nav() if bench is not None else r.nav for k, r in per_n.items()}),
                                                         title="Relative NAV per N", synthetic=syn)]))
@@ -300,6 +292,45 @@ def run(bundle, config, out_dir=None, *, progress=None):
     if out_dir is not None:
         runner.write_run(out_dir, res, sections, cfg, bundle, coverage=inputs)
     return res, sections
+
+
+SEED001_EXCESS = "excess (seed 001: difference of annual returns)"
+EXCESS_NOTE = ("annual_excess (the headline) = annual return of the relative NAV (strategy / benchmark); the column "
+               f"'{SEED001_EXCESS}' is seed 001's definition, annual return − the benchmark's annual return "
+               "(its 17.30 % = 19.70 % − 2.40 %), per year likewise, so the tables compare with the seed's number for number.")
+BENCH_LABEL = "pool equal weight (平均)"
+
+
+def backtest_table(results: dict) -> pd.DataFrame:
+    """Seed 001 tables 6 / 8: one row per model. ``annual_excess`` is the headline (annual return of the
+    relative NAV); :data:`SEED001_EXCESS` is the seed's figure, annual return − the benchmark's annual
+    return (:func:`etfrot.backtest.metrics.annual_return_difference`), to compare number for number."""
+    cols = ("cumulative_return", "annual_return", "annual_volatility", "max_drawdown", "sharpe", "annual_excess",
+            SEED001_EXCESS, "information_ratio", "win_rate")
+    rows = {}
+    for k, r in results.items():
+        m = r.metrics(ci=False)
+        m[SEED001_EXCESS] = (m["annual_return"] - m["benchmark_annual_return"]
+                             if "benchmark_annual_return" in m else np.nan)
+        rows[k] = {c: m.get(c) for c in cols}
+    t = pd.DataFrame(rows).T.astype(float)
+    t.attrs["kinds"] = {SEED001_EXCESS: "percent"}
+    return t
+
+
+def yearly_returns_table(results: dict, bench_of=None) -> pd.DataFrame:
+    """Seed 001 tables 7 / 9: return per calendar year of each model, the benchmark's (from ``bench_of``'s
+    result, the seed's "平均" column) and, per model, the seed's excess: its year return − the benchmark's
+    (seed 001: "仅仅在 2024 年跑输基准 2.68%" = 8.82 % − 11.50 %)."""
+    t = pd.DataFrame({k: r.yearly()["return"] for k, r in results.items()})
+    if bench_of is not None:
+        b = bench_of.yearly()["benchmark"]
+        t[BENCH_LABEL] = b
+        for k in results:
+            t[f"{k}: {SEED001_EXCESS}"] = t[k] - b
+    t.index.name = "year"
+    t.attrs["kinds"] = {c: "percent" for c in t.columns}
+    return t
 
 
 def ranked_holdings(scores: pd.DataFrame, mask: pd.DataFrame, names: pd.Series, *, last: int = 26, top: int = 5) -> pd.DataFrame:
