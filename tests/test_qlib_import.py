@@ -245,3 +245,17 @@ def test_cli_import_and_update(tmp_path):
     assert r.exit_code == 0, r.output
     assert "10 new days appended" in r.output
     assert len(Bundle.open(out).calendar) == 30
+
+
+def test_cli_cut_real_on_a_qlib_directory(tmp_path):
+    """`etfrot data cut-real` recognises a qlib directory and cuts its calendar and bins at --at."""
+    from typer.testing import CliRunner
+
+    from etfrot.cli import app
+
+    src = write_qlib(tmp_path / "q", {"sh600000": stock(0, 10 + np.arange(30) * 0.1)})
+    at = CAL[9]
+    r = CliRunner().invoke(app, ["data", "cut-real", str(src), "--out", str(tmp_path / "cut"), "--at", f"{at:%Y-%m-%d}"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "cut" / "calendars" / "day.txt").read_text().split()[-1] == f"{at:%Y-%m-%d}"
+    assert len(np.fromfile(tmp_path / "cut" / "features" / "sh600000" / "close.day.bin", "<f4")) == 1 + 10

@@ -116,7 +116,7 @@ def test_weights_equal_up_to_the_cut_except_the_sw_crosswalk(pair, crosswalked):
     full, cut, _ = pair
     a, b = full.table("index_weights"), cut.table("index_weights")
     a = a[a["date"] <= CUT]
-    derived = lambda w: w["index_code"].str.endswith(".SI")  # noqa: E731
+    derived = lambda w: w["index_code"].str.endswith(".SI")
     assert {"000300.SH", "000905.SH", "000016.SH"} <= set(b["index_code"])
     key = ["date", "index_code", "stock_code"]
     _same(a[~derived(a)], b[~derived(b)], key)
@@ -172,3 +172,20 @@ def test_industry_history_equal_except_the_sw2021_crosswalk(pair, crosswalked):
     diff = m[(m["_merge"] != "both") | (m["industry_l1_full"] != m["industry_l1_cut"])]
     assert crosswalked(diff[key]).all(), diff[~crosswalked(diff[key])]
     assert len(diff) < 0.2 * len(m)
+
+
+def test_cli_cut_real_writes_the_same_cut(real_data, tmp_path):
+    """`etfrot data cut-real` writes what ``cut_real`` writes: no daily row of a cut file after --at."""
+    import gzip
+
+    from typer.testing import CliRunner
+
+    from etfrot.cli import app
+
+    r = CliRunner().invoke(app, ["data", "cut-real", str(real_data), "--out", str(tmp_path / "cut"), "--at",
+                                 f"{CUT:%Y-%m-%d}", "--symbols", "510300.SH,600519.SH"])
+    assert r.exit_code == 0, r.output
+    with gzip.open(tmp_path / "cut" / "etf_tushare_unadj_883" / "etf" / "510300.SH.csv.gz", "rt") as f:
+        dates = pd.to_datetime(pd.read_csv(f, usecols=["date"])["date"])
+    assert dates.max() == CUT and len(dates) > 1000
+    assert f"cut at {CUT:%Y-%m-%d}" in r.output

@@ -31,9 +31,9 @@ def build_real_cmd(
     Every known defect of the data README is handled by a rule (drop, fix, flag) and listed in
     OUT/quality_report.md and .csv with the rows it touched.
     """
-    from etfrot.data.real import build_real
-
     from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from etfrot.data.real import build_real
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as p:
         job = p.add_task("building the real bundle", total=None)
@@ -72,12 +72,13 @@ def fetch_cmd(
     Needs the optional libraries: pip install etfrot[data]. Several sources can be fetched into the
     same --out; the bundle is assembled from everything downloaded so far.
     """
+    from rich.markup import escape
+
     from etfrot.data.sources import assemble_bundle, fetch_source
     from etfrot.data.sources._fetch import redact
     from etfrot.errors import SourceError
-    from rich.markup import escape
 
-    echo = lambda m: console.print(redact(m), markup=False)  # noqa: E731
+    echo = lambda m: console.print(redact(m), markup=False)
     summary, _ = fetch_source(source, out, kinds=_codes(kinds), etfs=_codes(etfs), stocks=_codes(stocks),
                               start=start, end=end, per_minute=per_minute, retries=retries, echo=echo, build=False)
     console.print(f"{source}: {len(summary.fetched)} downloads ({summary.rows:,} new rows), "
@@ -99,3 +100,38 @@ def fetch_cmd(
         for name, n in bundle.manifest["rows"].items():
             t.add_row(name, f"{n:,}")
         console.print(t)
+
+
+@data_app.command("cut-real")
+def cut_real_cmd(
+    src: Path = typer.Argument(..., help="The real-data folder (../shared/data/real) or a qlib directory (calendars/day.txt)."),
+    out: Path = typer.Option(..., "--out", help="A new folder for the cut copy (same layouts)."),
+    at: str = typer.Option(..., "--at", help="The snapshot day (YYYY-MM-DD): keep only what was known then."),
+    symbols: str = typer.Option(None, help="Only these per-symbol ETF / stock files, comma-separated (quick cuts); default all."),
+) -> None:
+    """Write SRC as a snapshot taken on --at would hold it (point-in-time invariance checks, SPEC §1.2).
+
+    The real-data folder: daily rows ≤ at, macro rows released ≤ at, events announced ≤ at, open membership
+    intervals ended on the last trading day ≤ at (``etfrot.data.real.cut``). A qlib directory: calendar,
+    instruments and every .bin cut the same way (``etfrot.data.sources.qlib.cut_qlib``).
+    """
+    import pandas as pd
+
+    day = pd.Timestamp(at)
+    if (src / "calendars" / "day.txt").is_file():
+        from etfrot.data.qlib_import import cut_qlib
+
+        files = cut_qlib(src, out, day)
+        console.print(f"qlib directory cut at {day:%Y-%m-%d} into {out}: {len(files)} files")
+        return
+    from etfrot.data.real.cut import cut_real
+
+    r = cut_real(src, out, day, symbols=_codes(symbols))
+    t = Table("kind", "files", "rows kept", "rows dropped", title=f"{src} cut at {r.last_day:%Y-%m-%d} → {out}")
+    for kind, g in r.files.groupby("kind"):
+        t.add_row(str(kind), f"{len(g):,}", f"{int(g['rows_kept'].fillna(0).sum()):,}", f"{int(g['rows_dropped'].sum()):,}")
+    console.print(t)
+    unknown = r.files[r.files["kind"] == "unknown"]
+    if len(unknown):
+        console.print(f"[yellow]{len(unknown)} file(s) no rule knows were copied as they are[/]: "
+                      + ", ".join(unknown["file"].astype(str).head(5)))
