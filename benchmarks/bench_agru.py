@@ -5,18 +5,18 @@ windows and batch size, plus the memory of the lazy window dataset at full A-sha
     .venv/bin/python benchmarks/bench_agru.py --real BUNDLE [--seeds 5]     # the real-data comparison
 
 * Windows: 40-day windows of the default synthetic bundle (built once into benchmarks/results/tmp/),
-  normalised per sample as etfrot does; K batches of B = 2000 samples (qlib's ALSTM_ts default batch).
-  Both models train on exactly these tensors (forward, loss, backward, clipping, Adam step) and also
-  predict them (no grad). Our loss is the decile-weighted MSE per date (the decile ranks are part of
-  the timed step); qlib's is its masked MSE with ``clip_grad_value_(3.0)``.
-* qlib: ``qlib.contrib.model.pytorch_alstm_ts.ALSTMModel`` imported from ``pyqlib`` installed in
-  ``benchmarks/.env-qlib`` (git-ignored; ``python -m venv benchmarks/.env-qlib && benchmarks/.env-qlib/bin/pip
-  install /path/to/torch-cpu.whl pyqlib``). The timing runs in that interpreter (etfrot's model code
-  imported from src/), the two models alternating batch by batch so that both see the same load on a
-  shared machine. Where that environment is missing the qlib columns stay empty (no copy of qlib's
-  code lives here).
-* End to end: our whole training step including the lazy window gather and normalisation from the
-  (stock × date × feature) array on date-grouped batches, i.e. what ``StockModel.fit`` does per batch.
+  K = 8 random batches of B = 2000 samples (qlib's ALSTM_ts default batch), the same for both models.
+* Interleaved A/B (``ab_worker``): one process, every round one training step and one inference pass of
+  AGRU (fp32), AGRU (``precision: bf16``) and qlib's ALSTM-GRU on the same batch, order reversed every
+  round; samples/s from the median per-batch time; load average printed. AGRU's step is StockModel's
+  whole step (window gather + normalisation from the lazy dataset, labels, decile-weighted loss per
+  date, backward, grad-norm clipping, Adam); qlib's gets ready tensors (masked MSE,
+  ``clip_grad_value_(3.0)``, Adam). The last printed line states the ratios.
+* qlib: ``qlib.contrib.model.pytorch_alstm_ts.ALSTMModel`` when ``pyqlib`` is importable (e.g. from
+  ``benchmarks/.env-qlib``, git-ignored), checked against ``benchmarks/qlib_alstm.py``; otherwise that
+  reimplementation (same modules and parameter count, no qlib code copied) is timed.
+* Roofline: FLOPs per sample from the layer shapes (:func:`flops_per_sample`), achieved GFLOP/s, the
+  CPU's peak, and the top ops of a torch.profiler trace.
 * Memory: a WindowDataset over 5000 stocks × 3780 dates (15 years) in a fresh process: its arrays and
   the peak resident memory of building it, and the time to cut one 5000-stock cross-section.
 * Real data (``--real BUNDLE``, a bundle from ``etfrot data build-real ../shared/data/real``): AGRU, GRU and
