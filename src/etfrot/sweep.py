@@ -5,9 +5,10 @@ cluster"): the cartesian grid of dotted-key overrides of one config, each cell a
     table = run_sweep(config, grid, jobs=2)            # strategy from config["strategy"]
     table = run_sweep(config, grid, run_fn=my_fn)      # any picklable fn(config) -> metrics
 
-Cells run in a local ``ProcessPoolExecutor`` (each worker opens the bundle once and reuses it; a cell
+Cells run here, in a local process pool (each worker opens the bundle once and reuses it; a cell
 ships only its small config dict) or, with ``backend="ray"``, as Ray tasks (``pip install
-'etfrot[ray]'``; ``RAY_ADDRESS`` picks the cluster; the bundle path must be readable on every node).
+'etfrot[ray]'``; ``address`` / ``RAY_ADDRESS`` picks the cluster; the bundle path must be readable on
+every node, or ``ship_bundle`` sends it through Ray's object store); see :mod:`etfrot.parallel`.
 A failing cell is recorded in the ``error`` column and the others go on. Results do not depend on
 ``jobs`` or the backend: every cell is a deterministic function of its config.
 """
@@ -30,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from etfrot.errors import ConfigError, EtfrotError
+from etfrot.parallel import BACKENDS, open_bundle_cached  # noqa: F401  (re-exported: sweep backends)
 
-BACKENDS = ("process", "ray")
 PERCENT_METRICS = {"annual_return", "annual_excess", "annual_volatility", "max_drawdown", "excess_max_drawdown",
                    "tracking_error", "cumulative_return", "win_rate", "cost_drag"}
 
@@ -120,19 +121,6 @@ def cell_configs(base_config: Mapping, grid: Mapping[str, list],
 
 
 # --------------------------------------------------------------------------- running one cell
-_BUNDLES: dict[str, Any] = {}
-
-
-def open_bundle_cached(path) -> Any:
-    """Open a bundle once per process (workers reuse it across their cells)."""
-    from etfrot.data import Bundle
-
-    key = str(Path(path).resolve())
-    if key not in _BUNDLES:
-        _BUNDLES[key] = Bundle.open(key)
-    return _BUNDLES[key]
-
-
 def metrics_of(result: Any) -> dict[str, Any]:
     """Flatten a run's key metrics to {name: scalar}: dict, Series, one-column frame or ``.metrics()``."""
     if hasattr(result, "metrics") and callable(result.metrics):
@@ -187,28 +175,51 @@ def _run_one(run_fn: Callable[[dict], Any], config: dict) -> tuple[dict, float, 
     t0 = time.perf_counter()
     try:
         return metrics_of(run_fn(config)), time.perf_counter() - t0, None
-    except Exception as e:  # a cell's failure is data; the sweep goes on
+    except Exception as e:  # noqa: BLE001  (a cell's failure is data; the sweep goes on)
         last = traceback.format_exception_only(type(e), e)[-1].strip()
         return {}, time.perf_counter() - t0, last
+
+
+class ShippedBundleCell:
+    """``run_fn`` with the config's ``bundle:`` replaced by this node's copy of a shipped bundle (Ray)."""
+
+    def __init__(self, run_fn: Callable[[dict], Any], source) -> None:
+        self.run_fn, self.source = run_fn, source
+
+    def __call__(self, config: dict) -> Any:
+        return self.run_fn({**config, "bundle": self.source.local_path()})
+
+
+class _Cell:
+    """One cell as a task: ``run_fn(config)`` → (metrics, seconds, error)."""
+
+    def __init__(self, run_fn: Callable[[dict], Any]) -> None:
+        self.run_fn = run_fn
+
+    def __call__(self, config: dict) -> tuple[dict, float, str | None]:
+        return _run_one(self.run_fn, config)
 
 
 # --------------------------------------------------------------------------- the sweep
 def run_sweep(base_config: Mapping, grid: Mapping[str, list], run_fn: Callable[[dict], Any] | None = None, *,
               jobs: int = 1, backend: str = "process", progress: bool = True,
               validate: Callable[[dict], Any] | None = None, reports_dir: str | None = None,
-              warm_start: bool = True) -> pd.DataFrame:
+              warm_start: bool = True, ship_bundle: bool = False, address: str | None = None) -> pd.DataFrame:
     """Run every cell of ``grid`` (dotted keys over ``base_config``) and return one comparison table.
 
     ``run_fn(config) -> metrics`` (dict / Series / object with ``.metrics()``); default: the strategy
     named by ``base_config["strategy"]`` from :data:`etfrot.strategies.STRATEGIES`, validated with its
     ``validate_config``. Table: one row per cell (grid order): the grid keys, the metrics, ``seconds``
-    and ``error`` (None when the cell succeeded). ``jobs`` > 1 runs cells in parallel; ``warm_start``
-    runs the first cell in this process so that forked workers inherit its caches (see ``_run_local_pool``).
+    and ``error`` (None when the cell succeeded). ``backend``: serial | process (``jobs`` local workers)
+    | ray (:mod:`etfrot.parallel`; ``address`` or ``RAY_ADDRESS`` picks the cluster). ``ship_bundle``
+    (ray): send the config's bundle through Ray's object store instead of reading its path on every
+    node. ``warm_start`` runs the first cell in this process so that forked workers inherit its caches.
     """
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown sweep backend {backend!r}; use one of {BACKENDS}")
-    if jobs < 1:
-        raise ConfigError(f"jobs must be ≥ 1 (got {jobs})")
+    from etfrot.parallel import bundle_source, check_backend, run_tasks
+
+    check_backend(backend, jobs)
+    if ship_bundle and backend != "ray":
+        raise ConfigError("ship_bundle (--ship-bundle) needs backend='ray'; local workers read the bundle's path")
     if run_fn is None:
         from etfrot.strategies import get_strategy
 
@@ -220,12 +231,13 @@ def run_sweep(base_config: Mapping, grid: Mapping[str, list], run_fn: Callable[[
         run_fn = StrategyCell(name, reports_dir)
     cells = cell_configs(base_config, grid, validate)
     configs = [c for _, c in cells]
-    if backend == "ray":
-        outs = _run_ray(run_fn, configs, progress)
-    elif jobs == 1 or len(configs) == 1:
-        outs = _run_local_serial(run_fn, configs, progress)
-    else:
-        outs = _run_local_pool(run_fn, configs, jobs, progress, warm_start)
+    if ship_bundle:
+        if not base_config.get("bundle"):
+            raise ConfigError("ship_bundle: the config has no `bundle:` path to ship; set it or pass --bundle")
+        run_fn = ShippedBundleCell(run_fn, bundle_source(open_bundle_cached(base_config["bundle"]), ship=True,
+                                                         address=address))
+    outs = run_tasks(_Cell(run_fn), configs, backend=backend, jobs=jobs, progress=progress,
+                     what="sweep", first_here=warm_start, address=address)
     rows = []
     for (params, _), (metrics, secs, err) in zip(cells, outs):
         rows.append({**params, **metrics, "seconds": secs, "error": err})
@@ -236,85 +248,6 @@ def run_sweep(base_config: Mapping, grid: Mapping[str, list], run_fn: Callable[[
     back = ["seconds", "error"]
     table = table[front + [c for c in table.columns if c not in front + back] + back]
     return table
-
-
-def _progress(total: int, enabled: bool, what: str = "sweep"):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    disable=not enabled, transient=False)
-
-
-def _run_local_serial(run_fn, configs, progress):
-    outs = []
-    with _progress(len(configs), progress) as bar:
-        task = bar.add_task("cells", total=len(configs))
-        for cfg in configs:
-            outs.append(_run_one(run_fn, cfg))
-            bar.advance(task)
-    return outs
-
-
-def _one_thread_per_worker() -> None:
-    """Worker initializer: one BLAS/OpenMP (and torch) thread per worker, so N workers use N cores
-    instead of oversubscribing them (numpy's OpenBLAS otherwise starts one thread per core in each)."""
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # threadpoolctl comes with scikit-learn; without it, leave the defaults
-        pass
-    import sys
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-
-
-def _run_local_pool(run_fn, configs, jobs, progress, warm_start=True):
-    """Cells on a local process pool. With ``warm_start`` and the ``fork`` start method (Linux), the first
-    cell runs in this process before the pool starts, so the forked workers inherit its opened bundle
-    and cached factor panels (copy-on-write) instead of each recomputing them; elsewhere each worker
-    opens the bundle itself on its first cell."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    outs: list = [None] * len(configs)
-    first = 1 if warm_start and mp.get_start_method(allow_none=False) == "fork" and len(configs) > 1 else 0
-    with _progress(len(configs), progress) as bar:
-        task = bar.add_task("cells", total=len(configs))
-        for i in range(first):
-            outs[i] = _run_one(run_fn, configs[i])
-            bar.advance(task)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(configs) - first, os.cpu_count() or jobs),
-                                 initializer=_one_thread_per_worker) as pool:
-            futs = {pool.submit(_run_one, run_fn, cfg): i for i, cfg in enumerate(configs) if i >= first}
-            for f in as_completed(futs):
-                outs[futs[f]] = f.result()
-                bar.advance(task)
-    return outs
-
-
-def _run_ray(run_fn, configs, progress):
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("backend='ray' needs Ray, which is not installed: pip install 'etfrot[ray]' "
-                          "(or use the default local process backend)") from None
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS") or None, ignore_reinit_error=True, log_to_driver=False)
-    remote = ray.remote(_run_one)
-    refs = [remote.remote(run_fn, cfg) for cfg in configs]
-    index = {r: i for i, r in enumerate(refs)}
-    outs: list = [None] * len(refs)
-    pending = list(refs)
-    with _progress(len(refs), progress, "sweep (ray)") as bar:
-        task = bar.add_task("cells", total=len(refs))
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for r in done:
-                outs[index[r]] = ray.get(r)
-                bar.advance(task)
-    return outs
 
 
 # --------------------------------------------------------------------------- output

@@ -19,8 +19,17 @@ def train(
     config: Path = typer.Argument(..., help="YAML training config (etfrot.model.config.TrainConfig)."),
     bundle: str = typer.Option(None, "--bundle", help="Bundle folder (overrides `bundle:` in the config)."),
     out: Path = typer.Option(None, "--out", help="Output folder (overrides `out:`): models, scores, history, report."),
+    backend: str = typer.Option("serial", help="Where the independent fits (variants × folds × seeds) run: serial | "
+                                "process (local pool of --jobs workers) | ray (needs the 'ray' extra)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Workers of the process backend (default: the CPU count)."),
+    ship_bundle: bool = typer.Option(False, "--ship-bundle", help="ray: send the bundle through Ray's object store "
+                                     "instead of reading its path on every node."),
+    address: str = typer.Option(None, "--address", help="ray: the cluster (auto, HOST:6379, ray://HOST:10001); "
+                                "default RAY_ADDRESS, else a local Ray."),
 ) -> None:
     """Train AGRU (and the GRU / plain-MSE comparisons), write out-of-sample scores, test them, report."""
+    import os
+
     from etfrot.cli.backtest import _open_bundle
     from etfrot.config import read_yaml
     from etfrot.model.pipeline import train_from_config
@@ -34,7 +43,8 @@ def train(
 
     cfg = load_train_config(raw)
     b = _open_bundle(cfg.bundle, cfg.synth)
-    res = train_from_config(b, cfg, progress=True, log=console.print)
+    res = train_from_config(b, cfg, progress=True, log=console.print, backend=backend,
+                            jobs=jobs or os.cpu_count() or 1, ship_bundle=ship_bundle, address=address)
     tag = " (SYNTHETIC)" if b.is_synthetic else ""
     print_frame(res.test_ic[["ic_mean", "icir", "rank_ic_mean", "rank_icir", "rank_ic_t_nw", "dates"]],
            f"Test IC against the standardised {cfg.window.horizon}-day forward return{tag}")

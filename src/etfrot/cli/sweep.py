@@ -21,7 +21,12 @@ def sweep(
     jobs: int = typer.Option(1, "--jobs", "-j", help="Cells run in parallel (local processes)."),
     out: Path = typer.Option(..., "--out", help="Folder for sweep.csv and the comparison report."),
     bundle: Path = typer.Option(None, "--bundle", help="Bundle folder (overrides the config's `bundle:`)."),
-    backend: str = typer.Option("process", help="process (local pool) | ray (needs the 'ray' extra of etfrot installed)."),
+    backend: str = typer.Option("process", help="process (local pool of --jobs workers) | serial | ray (needs the "
+                                "'ray' extra of etfrot installed)."),
+    ship_bundle: bool = typer.Option(False, "--ship-bundle", help="ray: send the bundle through Ray's object store "
+                                     "instead of reading its path on every node."),
+    address: str = typer.Option(None, "--address", help="ray: the cluster (auto, HOST:6379, ray://HOST:10001); "
+                                "default RAY_ADDRESS, else a local Ray."),
     cell_reports: bool = typer.Option(False, "--cell-reports", help="Also write every cell's own report under OUT/cells/."),
     metric: str = typer.Option(None, help="Metric for the heat map of a two-key grid (default: annual excess)."),
 ) -> None:
@@ -41,14 +46,14 @@ def sweep(
     if b is None:
         raise typer.BadParameter("the config has no `bundle:`; pass --bundle PATH")
     t0 = time.perf_counter()
-    table = run_sweep(cfg, g, jobs=jobs, backend=backend, progress=True,
+    table = run_sweep(cfg, g, jobs=jobs, backend=backend, progress=True, ship_bundle=ship_bundle, address=address,
                       reports_dir=str(out / "cells") if cell_reports else None)
     wall = time.perf_counter() - t0
     report = write_sweep(table, out, title=f"Sweep of {cfg['strategy']} over {', '.join(g)}", synthetic=b.is_synthetic,
                          data_label=b.label, config=cfg, grid=g, metric=metric)
     _print(table, b.label, list(g))
     failed = int(table["error"].notna().sum())
-    console.print(f"{len(table)} cells ({failed} failed) in {wall:.1f} s with {jobs} job(s) → {out / 'sweep.csv'}, {report}")
+    console.print(f"{len(table)} cells ({failed} failed) in {wall:.1f} s on {backend}{f' with {jobs} job(s)' if backend == 'process' else ''} → {out / 'sweep.csv'}, {report}")
 
 
 SHOWN = ("annual_excess", "information_ratio", "annual_return", "sharpe", "max_drawdown", "excess_max_drawdown")

@@ -56,37 +56,18 @@ def default_test_start(dates: pd.DatetimeIndex, split: SplitConfig) -> pd.Timest
 
 
 def fit_stock_factor(bundle, model: ModelConfig, window: WindowConfig, split: SplitConfig, *, dates=None,
-                     dataset=None, checkpoint_dir: str | Path | None = None, progress: bool = True) -> StockFactorRun:
-    """Train per ``split`` and predict the test range (only ``dates`` in it, if given): the AGRU stock factor."""
-    from etfrot.model.dataset import WindowDataset
-    from etfrot.model.train import DateSplit, StockModel
+                     dataset=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
+                     backend: str = "serial", jobs: int = 1, ship_bundle: bool = False,
+                     address: str | None = None) -> StockFactorRun:
+    """Train per ``split`` and predict the test range (only ``dates`` in it, if given): the AGRU stock factor.
 
-    ds = dataset if dataset is not None else WindowDataset.from_bundle(
-        bundle, lookback=window.lookback, horizon=window.horizon, start=window.start, end=window.end,
-        min_stocks=window.min_stocks, pool=window.pool, **window.dataset_kwargs())
-    kw = dict(model.kwargs(), progress=progress)
-    d = ds.dates
-    ck = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if split.scheme == "fixed":
-        if split.train_end is not None:
-            tr_end, va_end = pd.Timestamp(split.train_end), pd.Timestamp(split.valid_end)
-            te_end = pd.Timestamp(split.test_end) if split.test_end else d[-1]
-            s = DateSplit((split.train_start, tr_end), (tr_end + pd.Timedelta(days=1), va_end),
-                          (va_end + pd.Timedelta(days=1), te_end))
-        else:
-            s = DateSplit.from_fractions(d, split.train_frac, split.valid_frac)
-        m = StockModel(**kw, checkpoint_dir=ck).fit(ds, s.train, s.valid, gap=split.gap)
-        t0, t1 = pd.Timestamp(s.test[0]), pd.Timestamp(s.test[1])
-        scores = m.predict(ds, t0, t1, dates=dates)
-        return StockFactorRun(scores, m.history_.assign(fold="fixed"), t0, t1, [("fixed", m)], ds)
-    from etfrot.model.train import walk_forward_models
+    Its fits (seeds × folds) run on ``backend`` (serial | process | ray): :func:`etfrot.model.parallel.fit_variants`.
+    """
+    from etfrot.model.parallel import fit_variants
 
-    t0 = pd.Timestamp(split.test_start) if split.test_start else default_test_start(d, split)
-    t1 = pd.Timestamp(split.test_end) if split.test_end else d[-1]
-    scores, hist, models = walk_forward_models(ds, test_start=t0, test_end=t1, valid_years=split.valid_years,
-                                               train_start=split.train_start, retrain=split.retrain, gap=split.gap,
-                                               checkpoint_dir=ck, dates=dates, **kw)
-    return StockFactorRun(scores, hist, t0, t1, models, ds)
+    return fit_variants(bundle, {"model": model}, window, split, dates=dates, dataset=dataset,
+                        checkpoint_dirs={"model": checkpoint_dir}, backend=backend, jobs=jobs,
+                        ship_bundle=ship_bundle, address=address, progress=progress)["model"]
 
 
 def cache_key(bundle, *parts) -> str:
@@ -189,9 +170,15 @@ def prediction_dates(calendar: pd.DatetimeIndex, how: str = "rebalance") -> pd.D
     return rebalance_dates(calendar, "weekly").union(rebalance_dates(calendar, "monthly"))
 
 
-def train_from_config(bundle, cfg: TrainConfig, *, progress: bool = True, log=None) -> TrainResult:
-    """``etfrot model train``: each variant (agru + ``evaluate.compare``) → models, scores, tests, report."""
+def train_from_config(bundle, cfg: TrainConfig, *, progress: bool = True, log=None, backend: str = "serial",
+                      jobs: int = 1, ship_bundle: bool = False, address: str | None = None) -> TrainResult:
+    """``etfrot model train``: each variant (agru + ``evaluate.compare``) → models, scores, tests, report.
+
+    Every (variant, fold, seed) fit is one task on ``backend`` (serial | process | ray; see
+    :func:`etfrot.model.parallel.fit_variants`); the results do not depend on the backend.
+    """
     from etfrot.model.dataset import WindowDataset
+    from etfrot.model.parallel import fit_variants
 
     say = log or (lambda *_a, **_k: None)
     out = Path(cfg.out)
@@ -202,13 +189,18 @@ def train_from_config(bundle, cfg: TrainConfig, *, progress: bool = True, log=No
     say(f"dataset: {ds}")
     dates = prediction_dates(ds.dates, cfg.predict_on)
     names = ["agru"] + [v for v in (cfg.evaluate.compare if cfg.evaluate else []) if v != "agru"]
-    scores, hists = {}, []
-    for v in names:
-        mc = variant(cfg.model, v)
+    models = {v: variant(cfg.model, v) for v in names}
+    for v, mc in models.items():
         say(f"training [bold]{v}[/] ({mc.model}, loss weights {mc.extreme_weight:g}/{mc.base_weight:g}, "
             f"{len(_seeds(mc))} seed(s))")
-        ck = out / "checkpoints" / v if cfg.checkpoints else None
-        run = fit_stock_factor(bundle, mc, w, cfg.split, dates=dates, dataset=ds, checkpoint_dir=ck, progress=progress)
+    if backend != "serial":
+        say(f"fits run on backend [bold]{backend}[/]" + (f" with {jobs} workers" if backend == "process" else "")
+            + (" (bundle shipped through the object store)" if ship_bundle else ""))
+    ck = {v: (out / "checkpoints" / v).resolve() for v in names} if cfg.checkpoints else None
+    runs = fit_variants(bundle, models, w, cfg.split, dates=dates, dataset=ds, checkpoint_dirs=ck, backend=backend,
+                        jobs=jobs, ship_bundle=ship_bundle, address=address, progress=progress)
+    scores, hists = {}, []
+    for v, run in runs.items():
         for fold, m in run.models:
             m.save(out / "models" / v / fold)
         (out / "models" / v / "window.json").write_text(json.dumps(w.model_dump(mode="json")))
@@ -224,7 +216,7 @@ def train_from_config(bundle, cfg: TrainConfig, *, progress: bool = True, log=No
         from etfrot.model.evaluate import stock_factor_table
 
         e = cfg.evaluate
-        table, results, notes = stock_factor_table(bundle, scores, pools=e.pools, freq=e.freq, quantiles=e.quantiles)
+        table, _results, notes = stock_factor_table(bundle, scores, pools=e.pools, freq=e.freq, quantiles=e.quantiles)
     report = write_model_report(out, bundle, cfg, tic, table, history, scores, notes)
     return TrainResult(out, scores, history, tic, table, report, notes)
 

@@ -490,29 +490,41 @@ def _peak_memory(device: torch.device) -> dict:
 # ---------------------------------------------------------------------------------------- walk-forward
 
 
-def walk_forward_models(data: WindowDataset, *, test_start, test_end=None, valid_years: int = 1, train_start=None,
-                        retrain: str = "yearly", gap: int | None = None, checkpoint_dir: str | Path | None = None,
-                        dates=None, **model_kw) -> tuple[pd.DataFrame, pd.DataFrame, list]:
-    """:func:`walk_forward` that also returns the trained models, [(fold start, StockModel)]."""
+def walk_forward_folds(dates: pd.DatetimeIndex, *, test_start, test_end=None, valid_years: int = 1,
+                       train_start=None, retrain: str = "yearly") -> list[tuple[str, tuple, tuple, tuple]]:
+    """The folds of :func:`walk_forward`: [(label = test start, train, valid, test)], each an inclusive
+    (start, end) pair (train start None = the first date); fold label ``YYYY-MM-DD``."""
     if retrain not in ("yearly", "once"):
         raise ConfigError(f"retrain={retrain!r}; use 'yearly' or 'once'")
     t0 = pd.Timestamp(test_start)
-    t1 = pd.Timestamp(test_end) if test_end is not None else data.dates[-1]
+    t1 = pd.Timestamp(test_end) if test_end is not None else pd.Timestamp(dates[-1])
     if t0 > t1:
         raise ConfigError(f"walk-forward test_start {t0:%Y-%m-%d} is after test_end {t1:%Y-%m-%d}")
     starts = [t0]
     if retrain == "yearly":
         starts += [pd.Timestamp(year=y, month=1, day=1) for y in range(t0.year + 1, t1.year + 1)]
-    panels, hists, models = [], [], []
+    folds = []
     for k, s in enumerate(starts):
         e = starts[k + 1] - pd.Timedelta(days=1) if k + 1 < len(starts) else t1
         v0 = s - pd.DateOffset(years=valid_years)
+        folds.append((f"{s:%Y-%m-%d}", (train_start, v0 - pd.Timedelta(days=1)), (v0, s - pd.Timedelta(days=1)), (s, e)))
+    return folds
+
+
+def walk_forward_models(data: WindowDataset, *, test_start, test_end=None, valid_years: int = 1, train_start=None,
+                        retrain: str = "yearly", gap: int | None = None, checkpoint_dir: str | Path | None = None,
+                        dates=None, **model_kw) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    """:func:`walk_forward` that also returns the trained models, [(fold start, StockModel)]."""
+    panels, hists, models = [], [], []
+    for label, train, valid, (s, e) in walk_forward_folds(data.dates, test_start=test_start, test_end=test_end,
+                                                          valid_years=valid_years, train_start=train_start,
+                                                          retrain=retrain):
         ck = Path(checkpoint_dir) / f"fold{s:%Y%m%d}" if checkpoint_dir is not None else None
         m = StockModel(checkpoint_dir=ck, **model_kw)
-        m.fit(data, (train_start, v0 - pd.Timedelta(days=1)), (v0, s - pd.Timedelta(days=1)), gap=gap)
+        m.fit(data, train, valid, gap=gap)
         panels.append(m.predict(data, s, e, dates=dates))
-        hists.append(m.history_.assign(fold=f"{s:%Y-%m-%d}"))
-        models.append((f"{s:%Y-%m-%d}", m))
+        hists.append(m.history_.assign(fold=label))
+        models.append((label, m))
     return pd.concat(panels).sort_index(), pd.concat(hists, ignore_index=True), models
 
 
