@@ -1,136 +1,338 @@
-"""A GRU layer with a hand-written backward for CPU training (same maths and parameters as ``torch.nn.GRU``).
+"""The fused GRU encoder (GRU layers + attention pooling) with a hand-written backward, for CPU training.
 
-PyTorch's GRU (``torch.nn.GRU`` documentation), per step t with input x_t and previous state h:
+Same maths and parameters as ``torch.nn.GRU`` (its documentation), per step t with input x_t, state h:
 
     r = σ(W_ir x_t + b_ir + W_hr h + b_hr)        z = σ(W_iz x_t + b_iz + W_hz h + b_hz)
     n = tanh(W_in x_t + b_in + r ⊙ (W_hn h + b_hn))
-    h_t = (1 − z) ⊙ n + z ⊙ h
+    h_t = (1 − z) ⊙ n + z ⊙ h = lerp(n, h, z)
 
-On CPU, ``nn.GRU`` runs this as a generic cell under autograd: ~20 small ops per step forward and more
-backward, each allocating, plus a per-step weight-gradient matmul and the stacking of 40 outputs. This
-layer does the same computation with fewer, larger operations (backpropagation through time written out,
-cf. the cuDNN RNN formulation):
+and AGRU's pooling (seed 000 §2.1): a_t = softmax_t(v·tanh(W_a h_t + b_a)), pooled = Σ_t a_t h_t.
+Backpropagation through time is written out (cf. the cuDNN RNN formulation). What makes it fast on
+a CPU (each measured on this project's 2-core Xeon, benchmarks/results/agru.md):
 
-* the input projection W_i· x_t + b_i· of all L steps is one (L·B × I) @ (I × 3H) matmul;
-* the recurrence writes gates and states into preallocated time-major buffers (no stacking), one
-  ``addmm`` and five fused elementwise ops per step (add → σ in place, addcmul → tanh in place, lerp);
-* backward walks the steps in reverse with one (B × 3H) @ (3H × H) matmul per step for ∂h and
-  computes the weight gradients of all steps at the end as two large matmuls (L·B rows each);
-* ``mm_dtype=torch.bfloat16`` runs the matmuls in bf16 (AMX / AVX512-BF16 on recent Xeons, tensor cores
-  on GPUs) while gates, states and gradients stay float32.
+* feature-major layout: states are (L, H + 1, B) — a step's state is an (H, B) block, the gate
+  pre-activations of one step one (3H, B) GEMM whose r / z / n parts are contiguous row blocks, so
+  every elementwise op runs on contiguous memory (strided gate slices of a (B, 3H) layout ran 2–3× slower);
+* bias folding: row H of every state (and of the input) is 1 and the weights carry their bias as an
+  extra column, so ``W [h; 1] = W h + b`` — no bias broadcast copies;
+* the input projection of all L steps is computed before the recurrence; per step one GEMM and five
+  in-place elementwise ops forward, ten backward (``tanh_backward`` / ``sigmoid_backward`` kernels),
+  weight gradients accumulated step by step while the operands are in cache;
+* work buffers are reused across calls (:class:`_Pool`): a fresh 61 MB buffer is page-faulted on first
+  touch (measured 35 ms, more than the GEMM that fills it);
+* ``mm_dtype=torch.bfloat16`` runs every GEMM in bf16 (AMX / AVX512-BF16; 2–3× faster here) while
+  gates, states, softmax and gradients stay float32.
 
-Parameters live in an ``nn.GRU`` (so state dicts, initialisation and the CUDA/cuDNN path are unchanged);
-:func:`gru_forward` takes its weights. ``tests/test_model_gru_layer.py`` checks outputs and gradients
-against ``nn.GRU``.
+Parameters live in the ``nn.GRU`` / ``nn.Linear`` modules (state dicts, initialisation and the
+CUDA / cuDNN path are unchanged). ``tests/test_model_gru_layer.py`` checks states, pooled outputs and
+every gradient against ``nn.GRU`` + autograd in float64.
 """
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
+_tanh_bw = torch.ops.aten.tanh_backward.grad_input
+_sigmoid_bw = torch.ops.aten.sigmoid_backward.grad_input
 
-def _mm_weights(w: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
-    return w if dtype is None or w.dtype == dtype else w.to(dtype)
+
+class _Pool:
+    """Per-thread free lists of CPU work buffers keyed by (shape, dtype, inference-mode); at most ``cap`` bytes kept."""
+
+    def __init__(self, cap: int = 2**30) -> None:
+        self.cap, self.local = cap, threading.local()
+
+    def _free(self) -> dict:
+        if not hasattr(self.local, "free"):
+            self.local.free = {}
+        return self.local.free
+
+    def take(self, shape, dtype, device) -> torch.Tensor:
+        if device.type == "cpu":
+            lst = self._free().get((tuple(shape), dtype, torch.is_inference_mode_enabled()))
+            if lst:
+                return lst.pop()
+        return torch.empty(shape, dtype=dtype, device=device)
+
+    def give(self, *ts) -> None:
+        free = self._free()
+        for t in ts:
+            if t is not None and t.device.type == "cpu" and t.numel() * t.element_size() >= 2**20:
+                free.setdefault((tuple(t.shape), t.dtype, t.is_inference()), []).append(t)
+        if sum(t.numel() * t.element_size() for lst in free.values() for t in lst) > self.cap:
+            free.clear()
 
 
-def _recurrence(gi: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, mm_dtype, save: bool):
-    """Run the L steps given the input projections gi (L, B, 3H); returns states (L, B, H) and, if ``save``,
-    the buffers backward needs: σ gates [r, z] (L, B, 2H), candidate n (L, B, H), W_h· h + b_h· (L, B, 3H)."""
-    L, B, H3 = gi.shape
+POOL = _Pool()
+
+
+def _cast(t: torch.Tensor, mm) -> torch.Tensor:
+    return t if mm is None or t.dtype == mm else t.to(mm)
+
+
+def _mm(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, mm, acc: bool) -> None:
+    """out (+)= a @ b, the product in ``mm`` (None: out's dtype)."""
+    if mm is None:
+        if acc:
+            out.addmm_(a, b)
+        else:
+            torch.mm(a, b, out=out)
+    else:
+        p = torch.mm(_cast(a, mm), _cast(b, mm))
+        out.add_(p) if acc else out.copy_(p)
+
+
+def _aug(inp: torch.Tensor, mm, pool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The GEMM operand of a (L, I + 1, B) input: itself, or its bf16 copy."""
+    if mm is None:
+        return inp, None
+    c = pool.take(inp.shape, mm, inp.device)
+    c.copy_(inp)
+    return c, c
+
+
+def _layer_forward(inp, inp_m, wi, wh, mm, save, pool):
+    """One GRU layer on the (L, I + 1, B) input → states S (L, H + 1, B) (+ bf16 copy), gates G = [r; z; n]
+    (L, 3H, B) and, if ``save``, GH = W_hn h + b_hn (L, H, B)."""
+    L, _, B = inp.shape
+    H3 = wi.shape[0]
     H = H3 // 3
-    out = gi.new_empty(L, B, H)
-    rz = gi.new_empty(L, B, 2 * H) if save else gi.new_empty(B, 2 * H)
-    nb = gi.new_empty(L, B, H) if save else None
-    w_t = _mm_weights(w_hh, mm_dtype).t()
-    b = _mm_weights(b_hh, mm_dtype)
-    gh_all = gi.new_empty(L, B, H3, dtype=mm_dtype or gi.dtype) if save else None
-    gh_one = gi.new_empty(B, H3, dtype=mm_dtype or gi.dtype)
-    h = gi.new_zeros(B, H)
+    dev, dt = inp.device, inp.dtype
+    wi_m, wh_m = _cast(wi, mm), _cast(wh, mm)
+    G = pool.take((L, H3, B), dt, dev)
     for t in range(L):
-        gh = gh_all[t] if save else gh_one
-        torch.addmm(b, h if mm_dtype is None else h.to(mm_dtype), w_t, out=gh)
-        g = rz[t] if save else rz
-        torch.add(gi[t, :, : 2 * H], gh[:, : 2 * H], out=g).sigmoid_()
-        n = nb[t] if save else out[t]
-        torch.addcmul(gi[t, :, 2 * H:], g[:, :H], gh[:, 2 * H:], out=n).tanh_()
-        h = torch.lerp(n, h, g[:, H:], out=out[t]) if save else n.lerp_(h, g[:, H:])
-    return out, rz, nb, gh_all
+        _mm(G[t], wi_m, inp_m[t], mm, acc=False)
+    S = pool.take((L, H + 1, B), dt, dev)
+    S[:, H] = 1.0
+    S16 = None
+    if mm is not None:
+        S16 = pool.take((L, H + 1, B), mm, dev)
+        S16[:, H] = 1.0
+    h0 = torch.zeros(H + 1, B, dtype=dt, device=dev)
+    h0[H] = 1.0
+    h0_m = _cast(h0, mm)
+    GH = pool.take((L, H, B), dt, dev) if save else None
+    gh = torch.empty(H3, B, dtype=mm or dt, device=dev)
+    for t in range(L):
+        hp, hp_m = (S[t - 1], (S16 if mm is not None else S)[t - 1]) if t else (h0, h0_m)
+        torch.mm(wh_m, hp_m, out=gh)
+        rz = G[t, : 2 * H]
+        rz.add_(gh[: 2 * H]).sigmoid_()
+        n = G[t, 2 * H:]
+        n.addcmul_(rz[:H], gh[2 * H:]).tanh_()
+        torch.lerp(n, hp[:H], rz[H:], out=S[t, :H])
+        if save:
+            GH[t].copy_(gh[2 * H:])
+        if S16 is not None:
+            S16[t, :H].copy_(S[t, :H])
+    return S, S16, G, GH
 
 
-class _GRULayerFn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, mm_dtype):
-        L, B, I = x.shape
-        x2 = x.reshape(L * B, I)
-        gi = torch.addmm(_mm_weights(b_ih, mm_dtype), _mm_weights(x2, mm_dtype), _mm_weights(w_ih, mm_dtype).t())
-        gi = gi.to(x.dtype).view(L, B, -1)
-        out, rz, nb, gh = _recurrence(gi, w_hh, b_hh, mm_dtype, save=True)
-        ctx.save_for_backward(x, w_ih, w_hh, out, rz, nb, gh)
-        ctx.mm_dtype = mm_dtype
-        return out
+def _run(x, layers, att, mode, mm, p_drop, training, save, pool):
+    """Forward of the whole encoder; returns the (H, B) pooled state (or (L, B, H) states), the (L, B)
+    attention weights and the cache backward needs."""
+    B, L, F = x.shape
+    dev, dt = x.device, x.dtype
+    X = pool.take((L, F + 1, B), dt, dev)
+    X[:, :F].copy_(x.permute(1, 2, 0))
+    X[:, F] = 1.0
+    inp, (inp_m, inp16) = X, _aug(X, mm, pool)
+    cache = []
+    for k, (wi, wh) in enumerate(layers):
+        mask = None
+        if k > 0 and p_drop > 0 and training:
+            H = wi.shape[1] - 1
+            mask = torch.empty(L, H, B, dtype=dt, device=dev).bernoulli_(1 - p_drop).div_(1 - p_drop)
+            D = pool.take(inp.shape, dt, dev)
+            torch.mul(inp[:, :H], mask, out=D[:, :H])
+            D[:, H] = 1.0
+            inp, (inp_m, inp16) = D, _aug(D, mm, pool)
+        S, S16, G, GH = _layer_forward(inp, inp_m, wi, wh, mm, save, pool)
+        cache.append({"inp": inp, "inp_m": inp_m, "owned": [inp16] + ([inp] if k == 0 or mask is not None else []),
+                          "S": S, "S16": S16, "G": G, "GH": GH, "mask": mask})
+        inp, inp_m, inp16 = S, (S16 if mm is not None else S), None
+    S, S_m = inp, inp_m
+    H = S.shape[1] - 1
+    U = a = None
+    if mode == "attention":
+        wa, v = att
+        wa_m = _cast(wa, mm)
+        U = pool.take((L, H, B), dt, dev)
+        for t in range(L):
+            _mm(U[t], wa_m, S_m[t], mm, acc=False)
+        U.tanh_()
+        a = torch.softmax(torch.matmul(v, U), 0)  # (L, B)
+        z = torch.zeros(H, B, dtype=dt, device=dev)
+        for t in range(L):
+            z.addcmul_(S[t, :H], a[t])
+    elif mode == "last":
+        z = S[L - 1, :H].clone()
+    else:  # "states": (L, B, H) time-major
+        z = S[:, :H].transpose(1, 2).clone()
+    top = {"U": U, "a": a, "S": S, "S_m": S_m}
+    return z, a, (cache, top)
 
-    @staticmethod
-    def backward(ctx, dout):
-        x, w_ih, w_hh, out, rz, nb, gh = ctx.saved_tensors
-        mm = ctx.mm_dtype
-        L, B, H = out.shape
-        dout = dout.contiguous()
-        dgh = out.new_empty(L, B, 3 * H)  # ∂ / ∂(W_h· h + b_h·) = [∂a_r, ∂a_z, r ⊙ ∂a_n]
-        dan = out.new_empty(L, B, H)  # ∂ / ∂(W_in x + b_in) = ∂a_n
-        dh = torch.zeros_like(out[0])
-        zero = torch.zeros_like(out[0])
-        w = _mm_weights(w_hh, mm)
-        buf = out.new_empty(B, 2 * H)
-        for t in range(L - 1, -1, -1):
-            dh = dh + dout[t]
-            g = rz[t]
-            r, z, n = g[:, :H], g[:, H:], nb[t]
-            hp = out[t - 1] if t > 0 else zero
-            dn = torch.addcmul(dh, dh, z, value=-1.0)  # ∂n = ∂h ⊙ (1 − z)
-            torch.addcmul(dn, dn * n, n, value=-1.0, out=dan[t])  # ∂a_n = ∂n ⊙ (1 − n²)
-            torch.mul(dan[t], r, out=dgh[t, :, 2 * H:])
-            torch.mul(dan[t], gh[t, :, 2 * H:], out=buf[:, :H])  # ∂r
-            torch.mul(dh, hp - n, out=buf[:, H:])  # ∂z
-            torch.mul(buf, torch.addcmul(g, g, g, value=-1.0), out=dgh[t, :, : 2 * H])  # ⊙ σ'(a) = g (1 − g)
-            if mm is None:
-                dh = torch.addmm(dh * z, dgh[t], w)
+
+def _release(state, pool) -> None:
+    cache, top = state
+    for c in cache:
+        pool.give(c["S"], c["S16"], c["G"], c["GH"], *c["owned"])
+    pool.give(top["U"])
+
+
+def _layer_backward(c, wi, wh, dout, need_dinp, mm, pool):
+    """Reverse loop of one layer: ``dout(t, dh)`` adds ∂loss/∂h_t into dh. Returns ∂W_ih|b_ih, ∂W_hh|b_hh and,
+    if ``need_dinp``, ∂input (L, I, B)."""
+    inp_m, S, G, GH = c["inp_m"], c["S"], c["G"], c["GH"]
+    S_m = c["S16"] if mm is not None else S
+    L, H1, B = S.shape
+    H, I = H1 - 1, wi.shape[1] - 1
+    dev, dt = S.device, S.dtype
+    dwi, dwh = torch.zeros_like(wi), torch.zeros_like(wh)
+    whT, wiT = _cast(wh[:, :H].t(), mm), _cast(wi[:, :I].t(), mm)
+    dinp = pool.take((L, I, B), dt, dev) if need_dinp else None
+    dGi, dGH = torch.empty(3 * H, B, dtype=dt, device=dev), torch.empty(3 * H, B, dtype=dt, device=dev)
+    dh, dhz, tmp = (torch.zeros(H, B, dtype=dt, device=dev) for _ in range(3))
+    h0 = torch.zeros(H + 1, B, dtype=dt, device=dev)
+    h0[H] = 1.0
+    h0_m = _cast(h0, mm)
+    for t in range(L - 1, -1, -1):
+        dout(t, dh)
+        r, z, n = G[t, :H], G[t, H:2 * H], G[t, 2 * H:]
+        hp, hp_m = (S[t - 1], S_m[t - 1]) if t else (h0, h0_m)
+        torch.mul(dh, z, out=dhz)
+        torch.sub(dh, dhz, out=tmp)  # ∂n = ∂h ⊙ (1 − z)
+        _tanh_bw(tmp, n, grad_input=dGi[2 * H:])  # ∂a_n = ∂n ⊙ (1 − n²)
+        torch.mul(dGi[2 * H:], r, out=dGH[2 * H:])  # ∂(W_hn h + b_hn) = r ⊙ ∂a_n
+        torch.mul(dGi[2 * H:], GH[t], out=tmp)  # ∂r
+        _sigmoid_bw(tmp, r, grad_input=dGi[:H])
+        torch.sub(hp[:H], n, out=tmp).mul_(dh)  # ∂z = ∂h ⊙ (h − n)
+        _sigmoid_bw(tmp, z, grad_input=dGi[H:2 * H])
+        dGH[: 2 * H].copy_(dGi[: 2 * H])
+        gh_m, gi_m = _cast(dGH, mm), _cast(dGi, mm)
+        _mm(dwh, gh_m, hp_m.t(), mm, acc=True)
+        _mm(dwi, gi_m, inp_m[t].t(), mm, acc=True)
+        if need_dinp:
+            _mm(dinp[t], wiT, gi_m, mm, acc=False)
+        _mm(dhz, whT, gh_m, mm, acc=True)  # ∂h_{t−1} = ∂h ⊙ z + W_h·ᵀ ∂gh
+        dh, dhz = dhz, dh
+    return dwi, dwh, dinp
+
+
+def _backward(state, layers, att, mode, dz, need_dx, mm, pool):
+    """Gradients of every layer's [W | b] (and of the attention's [W_a | b_a], v; and of x if ``need_dx``)."""
+    cache, top = state
+    S, S_m, U, a = top["S"], top["S_m"], top["U"], top["a"]
+    L, H1, B = S.shape
+    H = H1 - 1
+    att_grads = []
+    if mode == "attention":
+        wa, v = att
+        dzT = dz.t()  # (H, B)
+        da = torch.empty(L, B, dtype=S.dtype, device=S.device)
+        tmp = torch.empty(H, B, dtype=S.dtype, device=S.device)
+        for t in range(L):
+            torch.sum(torch.mul(dzT, S[t, :H], out=tmp), 0, out=da[t])
+        ds = a * (da - (a * da).sum(0, keepdim=True))  # softmax backward
+        dwa, dv = torch.zeros_like(wa), torch.zeros_like(v)
+        waT = _cast(wa[:, :H].t(), mm)
+        dU = torch.empty(H, B, dtype=S.dtype, device=S.device)
+        vcol = v[:, None]
+
+        def dout(t, dh):
+            dh.addcmul_(dzT, a[t])
+            torch.mul(vcol, ds[t], out=dU)
+            _tanh_bw(dU, U[t], grad_input=dU)
+            dv.addmv_(U[t], ds[t])
+            du_m = _cast(dU, mm)
+            _mm(dwa, du_m, S_m[t].t(), mm, acc=True)
+            _mm(dh, waT, du_m, mm, acc=True)
+
+        att_grads = [dwa, dv]
+    elif mode == "last":
+        def dout(t, dh):
+            if t == L - 1:
+                dh.add_(dz.t())
+    else:
+        def dout(t, dh):
+            dh.add_(dz[t].t())
+    grads, done = [], None
+    for k in range(len(layers) - 1, -1, -1):
+        wi, wh = layers[k]
+        dwi, dwh, dinp = _layer_backward(cache[k], wi, wh, dout, k > 0 or need_dx, mm, pool)
+        grads = [dwi, dwh] + grads
+        mask = cache[k]["mask"]
+
+        def dout(t, dh, dinp=dinp, mask=mask):
+            if mask is None:
+                dh.add_(dinp[t])
             else:
-                dh = (dh * z).add_(dgh[t].to(mm).mm(w))
-        x2 = x.reshape(L * B, -1)
-        grz = dgh[..., : 2 * H].reshape(L * B, 2 * H)
-        gn = dan.reshape(L * B, H)
+                dh.addcmul_(dinp[t], mask[t])
+        if done is not None:  # the layer above's ∂input has been consumed
+            pool.give(done)
+        done = dinp
+    dx = done.permute(2, 0, 1).clone() if need_dx else None
+    if done is not None:
+        pool.give(done)
+    return dx, grads + att_grads
 
-        def m(a, b):
-            return a.mm(b) if mm is None else a.to(mm).mm(b.to(mm)).to(out.dtype)
 
-        d_wih = torch.cat([m(grz.t(), x2), m(gn.t(), x2)])
-        d_bih = torch.cat([grz.sum(0), gn.sum(0)])
-        d_whh = m(dgh[1:].reshape(-1, 3 * H).t(), out[:-1].reshape(-1, H)) if L > 1 else torch.zeros_like(w_hh)
-        d_bhh = dgh.sum((0, 1))
-        dx = None
-        if ctx.needs_input_grad[0]:
-            dx = (m(grz, w_ih[: 2 * H]) + m(gn, w_ih[2 * H:])).view(L, B, -1)
-        return dx, d_wih.to(w_ih.dtype), d_whh.to(w_hh.dtype), d_bih.to(w_ih.dtype), d_bhh.to(w_hh.dtype), None
+class _EncoderFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, mode, mm, p_drop, training, n_layers, *params):
+        layers = [(params[2 * k], params[2 * k + 1]) for k in range(n_layers)]
+        att = params[2 * n_layers:] or None
+        z, a, state = _run(x, layers, att, mode, mm, p_drop, training, True, POOL)
+        ctx.state, ctx.layers, ctx.att, ctx.mode, ctx.mm = state, layers, att, mode, mm
+        ctx.x_grad = ctx.needs_input_grad[0]
+        a = a.t() if a is not None else x.new_zeros(0)
+        ctx.mark_non_differentiable(a)
+        return (z.t() if mode != "states" else z), a
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dz, _da):
+        if ctx.state is None:
+            raise RuntimeError("the fused GRU encoder's buffers were released; backward runs once per forward")
+        dz = dz.contiguous() if ctx.mode == "states" else dz
+        dx, grads = _backward(ctx.state, ctx.layers, ctx.att, ctx.mode, dz, ctx.x_grad, ctx.mm, POOL)
+        _release(ctx.state, POOL)
+        ctx.state = None
+        return (dx, None, None, None, None, None, *grads)
+
+
+def _params(rnn: torch.nn.GRU, score: torch.nn.Sequential | None) -> list[torch.Tensor]:
+    """[W_ih | b_ih], [W_hh | b_hh] per layer (+ [W_a | b_a], v): the bias as the last column."""
+    if rnn.bidirectional or rnn.proj_size or not rnn.bias:
+        raise ValueError("the fused GRU supports unidirectional GRUs with biases and no projection")
+    ps = []
+    for k in range(rnn.num_layers):
+        for kind in ("ih", "hh"):
+            ps.append(torch.cat([getattr(rnn, f"weight_{kind}_l{k}"), getattr(rnn, f"bias_{kind}_l{k}")[:, None]], 1))
+    if score is not None:
+        ps += [torch.cat([score[0].weight, score[0].bias[:, None]], 1), score[2].weight.reshape(-1)]
+    return ps
+
+
+def encode(x: torch.Tensor, rnn: torch.nn.GRU, score: torch.nn.Sequential | None = None, *, mode: str | None = None,
+           mm_dtype: torch.dtype | None = None, dropout: float = 0.0, training: bool = False):
+    """Batch-first x (B, L, I) → (pooled (B, H), attention (B, L)) with ``score`` = Sequential(Linear(H, H), Tanh,
+    Linear(H, 1, bias=False)); without ``score`` → (h_L (B, H), None); ``mode="states"`` → all states (L, B, H)."""
+    mode = mode or ("attention" if score is not None else "last")
+    ps = _params(rnn, score if mode == "attention" else None)
+    p = dropout if rnn.num_layers > 1 else 0.0
+    if torch.is_grad_enabled() and (x.requires_grad or any(q.requires_grad for q in ps)):
+        z, a = _EncoderFn.apply(x, mode, mm_dtype, p, training, rnn.num_layers, *ps)
+        return z, (a if mode == "attention" else None)
+    layers = [(ps[2 * k], ps[2 * k + 1]) for k in range(rnn.num_layers)]
+    z, a, state = _run(x, layers, ps[2 * rnn.num_layers:] or None, mode, mm_dtype, p, training, False, POOL)
+    _release(state, POOL)
+    return (z if mode == "states" else z.t()), (a.t() if a is not None else None)
 
 
 def gru_forward(x: torch.Tensor, rnn: torch.nn.GRU, *, mm_dtype: torch.dtype | None = None,
                 dropout: float = 0.0, training: bool = False) -> torch.Tensor:
-    """All hidden states (L, B, H), time-major, of ``rnn`` (an ``nn.GRU``, zero initial state) on the time-major
-    input x (L, B, I); dropout between layers as in ``nn.GRU``. No autograd graph when grad is off."""
-    if rnn.bidirectional or rnn.proj_size or not rnn.bias:
-        raise ValueError("gru_forward supports unidirectional GRUs with biases and no projection")
-    grad = torch.is_grad_enabled()
-    h = x
-    for k in range(rnn.num_layers):
-        w_ih, w_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
-        b_ih, b_hh = getattr(rnn, f"bias_ih_l{k}"), getattr(rnn, f"bias_hh_l{k}")
-        if k > 0 and dropout > 0 and training:
-            h = torch.nn.functional.dropout(h, dropout, training=True)
-        if grad and (h.requires_grad or w_ih.requires_grad):
-            h = _GRULayerFn.apply(h, w_ih, w_hh, b_ih, b_hh, mm_dtype)
-        else:
-            L, B, I = h.shape
-            gi = torch.addmm(_mm_weights(b_ih, mm_dtype), _mm_weights(h.reshape(L * B, I), mm_dtype),
-                             _mm_weights(w_ih, mm_dtype).t()).to(x.dtype).view(L, B, -1)
-            h = _recurrence(gi, w_hh, b_hh, mm_dtype, save=False)[0]
-    return h
+    """All hidden states (L, B, H), time-major, of ``rnn`` (zero initial state) on the time-major input x (L, B, I)."""
+    return encode(x.transpose(0, 1), rnn, mode="states", mm_dtype=mm_dtype, dropout=dropout, training=training)[0]
