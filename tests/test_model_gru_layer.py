@@ -39,6 +39,13 @@ def test_fused_and_torch_implementations_give_the_same_model(make):
     x = torch.randn(9, 11, 6, dtype=torch.float64)
     pa, pb = a(x), b(x)
     torch.testing.assert_close(pa, pb, rtol=1e-12, atol=1e-12)
+    with torch.no_grad():  # the streaming inference path (wavefront over layers, online softmax)
+        za, aa = a.encode(x)
+        zb, ab = b.encode(x)
+        torch.testing.assert_close(za, zb, rtol=1e-12, atol=1e-12)
+        if ab is not None:
+            torch.testing.assert_close(aa, ab, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(a(x), pb, rtol=1e-12, atol=1e-12)
     pa.square().sum().backward()
     pb.square().sum().backward()
     for p, q in zip(a.parameters(), b.parameters(), strict=True):

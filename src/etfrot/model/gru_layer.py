@@ -15,13 +15,14 @@ a CPU (each measured on this project's 2-core Xeon, benchmarks/results/agru.md):
   every elementwise op runs on contiguous memory (strided gate slices of a (B, 3H) layout ran 2–3× slower);
 * bias folding: row H of every state (and of the input) is 1 and the weights carry their bias as an
   extra column, so ``W [h; 1] = W h + b`` — no bias broadcast copies;
-* the input projection of all L steps is computed before the recurrence; per step one GEMM and five
-  in-place elementwise ops forward, ten backward (``tanh_backward`` / ``sigmoid_backward`` kernels),
+* the input projection of all L steps is computed before the recurrence; per step two GEMMs (one accumulating into
+  the input projection in place) and four elementwise ops forward, ten backward (``tanh_backward`` / ``sigmoid_backward`` kernels),
   weight gradients accumulated step by step while the operands are in cache;
 * work buffers are reused across calls (:class:`_Pool`): a fresh 61 MB buffer is page-faulted on first
   touch (measured 35 ms, more than the GEMM that fills it);
-* ``mm_dtype=torch.bfloat16`` runs every GEMM in bf16 (AMX / AVX512-BF16; 2–3× faster here) while
-  gates, states, softmax and gradients stay float32.
+* ``mm_dtype=torch.bfloat16`` runs every GEMM on bf16 copies of its operands (AMX / AVX512-BF16, tensor
+  cores) while gates, states, softmax and gradients stay float32. On this CPU a bf16 step GEMM is 2–3×
+  faster but the conversions eat the gain: the whole step measured the same as float32 (agru.md).
 
 Parameters live in the ``nn.GRU`` / ``nn.Linear`` modules (state dicts, initialisation and the
 CUDA / cuDNN path are unchanged). ``tests/test_model_gru_layer.py`` checks states, pooled outputs and
@@ -93,44 +94,104 @@ def _aug(inp: torch.Tensor, mm, pool) -> tuple[torch.Tensor, torch.Tensor]:
     return c, c
 
 
-def _layer_forward(inp, inp_m, wi, wh, mm, save, pool):
-    """One GRU layer on the (L, I + 1, B) input → states S (L, H + 1, B) (+ bf16 copy), gates G = [r; z; n]
-    (L, 3H, B) and, if ``save``, GH = W_hn h + b_hn (L, H, B)."""
+def _cell(g, ghn, hp, hp_m, inp_m_t, out, wi_m, wh, wh_m, gh, mm) -> None:
+    """One GRU step in place: g (3H, B) ← [r; z; n], ghn (H, B) ← W_hn h + b_hn, out (H, B) ← h_t. The input
+    projection W_i· [x_t; 1] is computed here, right before its use (hot in cache)."""
+    H = ghn.shape[0]
+    _mm(g, wi_m, inp_m_t, mm, acc=False)
+    rz, n = g[: 2 * H], g[2 * H:]
+    if mm is None:  # accumulate W_h{r,z} [h; 1] into the input projection in place (no extra add pass)
+        rz.addmm_(wh[: 2 * H], hp).sigmoid_()
+        torch.mm(wh[2 * H:], hp, out=ghn)
+    else:
+        torch.mm(wh_m, hp_m, out=gh)
+        rz.add_(gh[: 2 * H]).sigmoid_()
+        ghn.copy_(gh[2 * H:])
+    n.addcmul_(rz[:H], ghn).tanh_()
+    torch.lerp(n, hp[:H], rz[H:], out=out)
+
+
+def _h0(H: int, B: int, dt, dev) -> torch.Tensor:
+    h0 = torch.zeros(H + 1, B, dtype=dt, device=dev)
+    h0[H] = 1.0
+    return h0
+
+
+def _layer_forward(inp, inp_m, wi, wh, mm, pool):
+    """One GRU layer on the (L, I + 1, B) input, saving for backward: states S (L, H + 1, B) (+ bf16 copy),
+    gates G = [r; z; n] (L, 3H, B) and GH = W_hn h + b_hn (L, H, B)."""
     L, _, B = inp.shape
     H3 = wi.shape[0]
     H = H3 // 3
     dev, dt = inp.device, inp.dtype
     wi_m, wh_m = _cast(wi, mm), _cast(wh, mm)
-    G = pool.take((L, H3, B), dt, dev)
-    for t in range(L):
-        _mm(G[t], wi_m, inp_m[t], mm, acc=False)
-    S = pool.take((L, H + 1, B), dt, dev)
+    G, GH, S = pool.take((L, H3, B), dt, dev), pool.take((L, H, B), dt, dev), pool.take((L, H + 1, B), dt, dev)
     S[:, H] = 1.0
     S16 = None
     if mm is not None:
         S16 = pool.take((L, H + 1, B), mm, dev)
         S16[:, H] = 1.0
-    h0 = torch.zeros(H + 1, B, dtype=dt, device=dev)
-    h0[H] = 1.0
+    h0 = _h0(H, B, dt, dev)
     h0_m = _cast(h0, mm)
-    GH = pool.take((L, H, B), dt, dev) if save else None
-    gh = torch.empty(H3, B, dtype=mm or dt, device=dev)
+    gh = torch.empty(H3, B, dtype=mm, device=dev) if mm is not None else None
     for t in range(L):
         hp, hp_m = (S[t - 1], (S16 if mm is not None else S)[t - 1]) if t else (h0, h0_m)
-        torch.mm(wh_m, hp_m, out=gh)
-        rz = G[t, : 2 * H]
-        rz.add_(gh[: 2 * H]).sigmoid_()
-        n = G[t, 2 * H:]
-        n.addcmul_(rz[:H], gh[2 * H:]).tanh_()
-        torch.lerp(n, hp[:H], rz[H:], out=S[t, :H])
-        if save:
-            GH[t].copy_(gh[2 * H:])
+        _cell(G[t], GH[t], hp, hp_m, inp_m[t], S[t, :H], wi_m, wh, wh_m, gh, mm)
         if S16 is not None:
             S16[t, :H].copy_(S[t, :H])
     return S, S16, G, GH
 
 
-def _run(x, layers, att, mode, mm, p_drop, training, save, pool):
+def _stream(x, layers, att, mm):
+    """Inference without saving anything: all layers advance step by step (a wavefront), the attention
+    pooling is an online softmax (running max m, weight sum d): z ← z·e^{m−m'} + e^{s_t−m'} h_t. Working set a
+    few (3H, B) blocks instead of (L, 3H, B) arrays. Returns pooled (H, B) or h_L, and the (L, B) weights."""
+    B, L, F = x.shape
+    dev, dt = x.device, x.dtype
+    X = torch.empty(L, F + 1, B, dtype=dt, device=dev)
+    X[:, :F].copy_(x.permute(1, 2, 0))
+    X[:, F] = 1.0
+    Xm = _cast(X, mm)
+    st = []
+    for wi, wh in layers:
+        H3 = wi.shape[0]
+        H = H3 // 3
+        h = _h0(H, B, dt, dev)
+        st.append({"wi_m": _cast(wi, mm), "wh": wh, "wh_m": _cast(wh, mm), "h": h,
+                   "h_m": h.to(mm) if mm is not None else h, "g": torch.empty(H3, B, dtype=dt, device=dev),
+                   "ghn": torch.empty(H, B, dtype=dt, device=dev),
+                   "gh": torch.empty(H3, B, dtype=mm, device=dev) if mm is not None else None})
+    if att is not None:
+        wa_m, v = _cast(att[0], mm), att[1]
+        u = torch.empty(H, B, dtype=dt, device=dev)
+        sc = torch.empty(L, B, dtype=dt, device=dev)
+        m = torch.full((B,), -torch.inf, dtype=dt, device=dev)
+        d = torch.zeros(B, dtype=dt, device=dev)
+        z = torch.zeros(H, B, dtype=dt, device=dev)
+    for t in range(L):
+        inp_m = Xm[t]
+        for c in st:
+            _cell(c["g"], c["ghn"], c["h"], c["h_m"], inp_m, c["h"][:H], c["wi_m"], c["wh"], c["wh_m"], c["gh"], mm)
+            if mm is not None:
+                c["h_m"][:H].copy_(c["h"][:H])
+            inp_m = c["h_m"] if mm is not None else c["h"]
+        if att is not None:
+            h = st[-1]["h"]
+            _mm(u, wa_m, inp_m, mm, acc=False)
+            u.tanh_()
+            torch.mv(u.t(), v, out=sc[t])
+            m_new = torch.maximum(m, sc[t])
+            scale = torch.exp(m - m_new)
+            w = torch.exp(sc[t] - m_new)
+            z.mul_(scale).addcmul_(h[:H], w)
+            d.mul_(scale).add_(w)
+            m = m_new
+    if att is None:
+        return st[-1]["h"][:H].clone(), None
+    return z.div_(d), torch.softmax(sc, 0)
+
+
+def _run(x, layers, att, mode, mm, p_drop, training, pool):
     """Forward of the whole encoder; returns the (H, B) pooled state (or (L, B, H) states), the (L, B)
     attention weights and the cache backward needs."""
     B, L, F = x.shape
@@ -149,7 +210,7 @@ def _run(x, layers, att, mode, mm, p_drop, training, save, pool):
             torch.mul(inp[:, :H], mask, out=D[:, :H])
             D[:, H] = 1.0
             inp, (inp_m, inp16) = D, _aug(D, mm, pool)
-        S, S16, G, GH = _layer_forward(inp, inp_m, wi, wh, mm, save, pool)
+        S, S16, G, GH = _layer_forward(inp, inp_m, wi, wh, mm, pool)
         cache.append({"inp": inp, "inp_m": inp_m, "owned": [inp16] + ([inp] if k == 0 or mask is not None else []),
                           "S": S, "S16": S16, "G": G, "GH": GH, "mask": mask})
         inp, inp_m, inp16 = S, (S16 if mm is not None else S), None
@@ -163,7 +224,10 @@ def _run(x, layers, att, mode, mm, p_drop, training, save, pool):
         for t in range(L):
             _mm(U[t], wa_m, S_m[t], mm, acc=False)
         U.tanh_()
-        a = torch.softmax(torch.matmul(v, U), 0)  # (L, B)
+        sc = torch.empty(L, B, dtype=dt, device=dev)
+        for t in range(L):
+            torch.mv(U[t].t(), v, out=sc[t])
+        a = torch.softmax(sc, 0)  # (L, B)
         z = torch.zeros(H, B, dtype=dt, device=dev)
         for t in range(L):
             z.addcmul_(S[t, :H], a[t])
@@ -284,7 +348,7 @@ class _EncoderFn(torch.autograd.Function):
     def forward(ctx, x, mode, mm, p_drop, training, n_layers, *params):
         layers = [(params[2 * k], params[2 * k + 1]) for k in range(n_layers)]
         att = params[2 * n_layers:] or None
-        z, a, state = _run(x, layers, att, mode, mm, p_drop, training, True, POOL)
+        z, a, state = _run(x, layers, att, mode, mm, p_drop, training, POOL)
         ctx.state, ctx.layers, ctx.att, ctx.mode, ctx.mm = state, layers, att, mode, mm
         ctx.x_grad = ctx.needs_input_grad[0]
         a = a.t() if a is not None else x.new_zeros(0)
@@ -327,7 +391,10 @@ def encode(x: torch.Tensor, rnn: torch.nn.GRU, score: torch.nn.Sequential | None
         z, a = _EncoderFn.apply(x, mode, mm_dtype, p, training, rnn.num_layers, *ps)
         return z, (a if mode == "attention" else None)
     layers = [(ps[2 * k], ps[2 * k + 1]) for k in range(rnn.num_layers)]
-    z, a, state = _run(x, layers, ps[2 * rnn.num_layers:] or None, mode, mm_dtype, p, training, False, POOL)
+    if mode != "states" and not (training and p > 0):
+        z, a = _stream(x, layers, ps[2 * rnn.num_layers:] or None, mm_dtype)
+        return z.t(), (a.t() if a is not None else None)
+    z, a, state = _run(x, layers, ps[2 * rnn.num_layers:] or None, mode, mm_dtype, p, training, POOL)
     _release(state, POOL)
     return (z if mode == "states" else z.t()), (a.t() if a is not None else None)
 
