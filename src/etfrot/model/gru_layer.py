@@ -85,15 +85,6 @@ def _mm(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, mm, acc: bool) -> N
         out.add_(p) if acc else out.copy_(p)
 
 
-def _aug(inp: torch.Tensor, mm, pool) -> tuple[torch.Tensor, torch.Tensor]:
-    """The GEMM operand of a (L, I + 1, B) input: itself, or its bf16 copy."""
-    if mm is None:
-        return inp, None
-    c = pool.take(inp.shape, mm, inp.device)
-    c.copy_(inp)
-    return c, c
-
-
 def _cell(g, ghn, hp, hp_m, inp_m_t, out, wi_m, wh, wh_m, gh, mm) -> None:
     """One GRU step in place: g (3H, B) ← [r; z; n], ghn (H, B) ← W_hn h + b_hn, out (H, B) ← h_t. The input
     projection W_i· [x_t; 1] is computed here, right before its use (hot in cache)."""
@@ -115,31 +106,6 @@ def _h0(H: int, B: int, dt, dev) -> torch.Tensor:
     h0 = torch.zeros(H + 1, B, dtype=dt, device=dev)
     h0[H] = 1.0
     return h0
-
-
-def _layer_forward(inp, inp_m, wi, wh, mm, pool):
-    """One GRU layer on the (L, I + 1, B) input, saving for backward: states S (L, H + 1, B) (+ bf16 copy),
-    gates G = [r; z; n] (L, 3H, B) and GH = W_hn h + b_hn (L, H, B)."""
-    L, _, B = inp.shape
-    H3 = wi.shape[0]
-    H = H3 // 3
-    dev, dt = inp.device, inp.dtype
-    wi_m, wh_m = _cast(wi, mm), _cast(wh, mm)
-    G, GH, S = pool.take((L, H3, B), dt, dev), pool.take((L, H, B), dt, dev), pool.take((L, H + 1, B), dt, dev)
-    S[:, H] = 1.0
-    S16 = None
-    if mm is not None:
-        S16 = pool.take((L, H + 1, B), mm, dev)
-        S16[:, H] = 1.0
-    h0 = _h0(H, B, dt, dev)
-    h0_m = _cast(h0, mm)
-    gh = torch.empty(H3, B, dtype=mm, device=dev) if mm is not None else None
-    for t in range(L):
-        hp, hp_m = (S[t - 1], (S16 if mm is not None else S)[t - 1]) if t else (h0, h0_m)
-        _cell(G[t], GH[t], hp, hp_m, inp_m[t], S[t, :H], wi_m, wh, wh_m, gh, mm)
-        if S16 is not None:
-            S16[t, :H].copy_(S[t, :H])
-    return S, S16, G, GH
 
 
 def _stream(x, layers, att, mm):
@@ -192,41 +158,66 @@ def _stream(x, layers, att, mm):
 
 
 def _run(x, layers, att, mode, mm, p_drop, training, pool):
-    """Forward of the whole encoder; returns the (H, B) pooled state (or (L, B, H) states), the (L, B)
-    attention weights and the cache backward needs."""
+    """Forward of the whole encoder, saving for backward (layers advance as a wavefront, step by step): per
+    layer its input, states S (L, H + 1, B) (+ bf16 copy), gates G = [r; z; n] (L, 3H, B), GH = W_hn h + b_hn
+    (L, H, B) and the dropout mask of its input. Returns the (H, B) pooled state (or (L, B, H) states), the
+    (L, B) attention weights and that cache."""
     B, L, F = x.shape
     dev, dt = x.device, x.dtype
     X = pool.take((L, F + 1, B), dt, dev)
     X[:, :F].copy_(x.permute(1, 2, 0))
     X[:, F] = 1.0
-    inp, (inp_m, inp16) = X, _aug(X, mm, pool)
-    cache = []
+    X16 = _cast(X, mm) if mm is not None else None
+    cache, prev, prev_m = [], X, (X16 if mm is not None else X)
     for k, (wi, wh) in enumerate(layers):
-        mask = None
+        H3 = wi.shape[0]
+        H = H3 // 3
+        c = {"wi_m": _cast(wi, mm), "wh": wh, "wh_m": _cast(wh, mm), "mask": None, "owned": [],
+             "G": pool.take((L, H3, B), dt, dev), "GH": pool.take((L, H, B), dt, dev),
+             "S": pool.take((L, H + 1, B), dt, dev), "S16": None,
+             "gh": torch.empty(H3, B, dtype=mm, device=dev) if mm is not None else None}
+        c["S"][:, H] = 1.0
+        if mm is not None:
+            c["S16"] = pool.take((L, H + 1, B), mm, dev)
+            c["S16"][:, H] = 1.0
         if k > 0 and p_drop > 0 and training:
-            H = wi.shape[1] - 1
-            mask = torch.empty(L, H, B, dtype=dt, device=dev).bernoulli_(1 - p_drop).div_(1 - p_drop)
-            D = pool.take(inp.shape, dt, dev)
-            torch.mul(inp[:, :H], mask, out=D[:, :H])
+            c["mask"] = torch.empty(L, H, B, dtype=dt, device=dev).bernoulli_(1 - p_drop).div_(1 - p_drop)
+            D = pool.take((L, H + 1, B), dt, dev)
             D[:, H] = 1.0
-            inp, (inp_m, inp16) = D, _aug(D, mm, pool)
-        S, S16, G, GH = _layer_forward(inp, inp_m, wi, wh, mm, pool)
-        cache.append({"inp": inp, "inp_m": inp_m, "owned": [inp16] + ([inp] if k == 0 or mask is not None else []),
-                          "S": S, "S16": S16, "G": G, "GH": GH, "mask": mask})
-        inp, inp_m, inp16 = S, (S16 if mm is not None else S), None
-    S, S_m = inp, inp_m
-    H = S.shape[1] - 1
+            D16 = pool.take((L, H + 1, B), mm, dev) if mm is not None else None
+            prev, prev_m = D, (D16 if mm is not None else D)
+            c["owned"] += [D, D16]
+        c["inp"], c["inp_m"] = prev, prev_m
+        prev, prev_m = c["S"], (c["S16"] if mm is not None else c["S"])
+        cache.append(c)
+    cache[0]["owned"] += [X, X16]
+    H = layers[0][1].shape[1] - 1
+    h0 = _h0(H, B, dt, dev)
+    h0_m = _cast(h0, mm)
+    S, S_m = cache[-1]["S"], prev_m
     U = a = None
     if mode == "attention":
-        wa, v = att
-        wa_m = _cast(wa, mm)
+        wa_m, v = _cast(att[0], mm), att[1]
         U = pool.take((L, H, B), dt, dev)
-        for t in range(L):
-            _mm(U[t], wa_m, S_m[t], mm, acc=False)
-        U.tanh_()
         sc = torch.empty(L, B, dtype=dt, device=dev)
-        for t in range(L):
+    for t in range(L):
+        below = None
+        for c in cache:
+            if c["mask"] is not None:
+                torch.mul(below[:H], c["mask"][t], out=c["inp"][t, :H])
+                if mm is not None:
+                    c["inp_m"][t].copy_(c["inp"][t])
+            Sk, Sk_m = c["S"], (c["S16"] if mm is not None else c["S"])
+            hp, hp_m = (Sk[t - 1], Sk_m[t - 1]) if t else (h0, h0_m)
+            _cell(c["G"][t], c["GH"][t], hp, hp_m, c["inp_m"][t], Sk[t, :H], c["wi_m"], c["wh"], c["wh_m"], c["gh"], mm)
+            if mm is not None:
+                Sk_m[t, :H].copy_(Sk[t, :H])
+            below = Sk[t]
+        if mode == "attention":
+            _mm(U[t], wa_m, S_m[t], mm, acc=False)
+            U[t].tanh_()
             torch.mv(U[t].t(), v, out=sc[t])
+    if mode == "attention":
         a = torch.softmax(sc, 0)  # (L, B)
         z = torch.zeros(H, B, dtype=dt, device=dev)
         for t in range(L):
@@ -235,8 +226,7 @@ def _run(x, layers, att, mode, mm, p_drop, training, pool):
         z = S[L - 1, :H].clone()
     else:  # "states": (L, B, H) time-major
         z = S[:, :H].transpose(1, 2).clone()
-    top = {"U": U, "a": a, "S": S, "S_m": S_m}
-    return z, a, (cache, top)
+    return z, a, (cache, {"U": U, "a": a, "S": S, "S_m": S_m})
 
 
 def _release(state, pool) -> None:
@@ -246,66 +236,72 @@ def _release(state, pool) -> None:
     pool.give(top["U"])
 
 
-def _layer_backward(c, wi, wh, dout, need_dinp, mm, pool):
-    """Reverse loop of one layer: ``dout(t, dh)`` adds ∂loss/∂h_t into dh. Returns ∂W_ih|b_ih, ∂W_hh|b_hh and,
-    if ``need_dinp``, ∂input (L, I, B)."""
-    inp_m, S, G, GH = c["inp_m"], c["S"], c["G"], c["GH"]
+def _cell_backward(c, b, t, h0, h0_m, mm) -> None:
+    """One reverse step of one layer: from ∂h_t in b["dh"], accumulate ∂[W_ih | b_ih], ∂[W_hh | b_hh], write
+    ∂input_t into b["dinp"] (if kept) and leave ∂h_{t−1} (the part through this layer's recurrence) in b["dh"]."""
+    G, GH, S = c["G"], c["GH"], c["S"]
     S_m = c["S16"] if mm is not None else S
-    L, H1, B = S.shape
-    H, I = H1 - 1, wi.shape[1] - 1
-    dev, dt = S.device, S.dtype
-    dwi, dwh = torch.zeros_like(wi), torch.zeros_like(wh)
-    whT, wiT = _cast(wh[:, :H].t(), mm), _cast(wi[:, :I].t(), mm)
-    dinp = pool.take((L, I, B), dt, dev) if need_dinp else None
-    dGi, dGH = torch.empty(3 * H, B, dtype=dt, device=dev), torch.empty(3 * H, B, dtype=dt, device=dev)
-    dh, dhz, tmp = (torch.zeros(H, B, dtype=dt, device=dev) for _ in range(3))
-    h0 = torch.zeros(H + 1, B, dtype=dt, device=dev)
-    h0[H] = 1.0
-    h0_m = _cast(h0, mm)
-    for t in range(L - 1, -1, -1):
-        dout(t, dh)
-        r, z, n = G[t, :H], G[t, H:2 * H], G[t, 2 * H:]
-        hp, hp_m = (S[t - 1], S_m[t - 1]) if t else (h0, h0_m)
-        torch.mul(dh, z, out=dhz)
-        torch.sub(dh, dhz, out=tmp)  # ∂n = ∂h ⊙ (1 − z)
-        _tanh_bw(tmp, n, grad_input=dGi[2 * H:])  # ∂a_n = ∂n ⊙ (1 − n²)
-        torch.mul(dGi[2 * H:], r, out=dGH[2 * H:])  # ∂(W_hn h + b_hn) = r ⊙ ∂a_n
-        torch.mul(dGi[2 * H:], GH[t], out=tmp)  # ∂r
-        _sigmoid_bw(tmp, r, grad_input=dGi[:H])
-        torch.sub(hp[:H], n, out=tmp).mul_(dh)  # ∂z = ∂h ⊙ (h − n)
-        _sigmoid_bw(tmp, z, grad_input=dGi[H:2 * H])
-        dGH[: 2 * H].copy_(dGi[: 2 * H])
-        gh_m, gi_m = _cast(dGH, mm), _cast(dGi, mm)
-        _mm(dwh, gh_m, hp_m.t(), mm, acc=True)
-        _mm(dwi, gi_m, inp_m[t].t(), mm, acc=True)
-        if need_dinp:
-            _mm(dinp[t], wiT, gi_m, mm, acc=False)
-        _mm(dhz, whT, gh_m, mm, acc=True)  # ∂h_{t−1} = ∂h ⊙ z + W_h·ᵀ ∂gh
-        dh, dhz = dhz, dh
-    return dwi, dwh, dinp
+    H = GH.shape[1]
+    dh, dhz, tmp, dGi, dGH = b["dh"], b["dhz"], b["tmp"], b["dGi"], b["dGH"]
+    r, z, n = G[t, :H], G[t, H:2 * H], G[t, 2 * H:]
+    hp, hp_m = (S[t - 1], S_m[t - 1]) if t else (h0, h0_m)
+    torch.mul(dh, z, out=dhz)
+    torch.sub(dh, dhz, out=tmp)  # ∂n = ∂h ⊙ (1 − z)
+    _tanh_bw(tmp, n, grad_input=dGi[2 * H:])  # ∂a_n = ∂n ⊙ (1 − n²)
+    torch.mul(dGi[2 * H:], r, out=dGH[2 * H:])  # ∂(W_hn h + b_hn) = r ⊙ ∂a_n
+    torch.mul(dGi[2 * H:], GH[t], out=tmp)  # ∂r
+    _sigmoid_bw(tmp, r, grad_input=dGi[:H])
+    torch.sub(hp[:H], n, out=tmp).mul_(dh)  # ∂z = ∂h ⊙ (h − n)
+    _sigmoid_bw(tmp, z, grad_input=dGi[H:2 * H])
+    dGH[: 2 * H].copy_(dGi[: 2 * H])
+    gh_m, gi_m = _cast(dGH, mm), _cast(dGi, mm)
+    _mm(b["dwh"], gh_m, hp_m.t(), mm, acc=True)
+    _mm(b["dwi"], gi_m, c["inp_m"][t].t(), mm, acc=True)
+    if b["dinp"] is not None:
+        _mm(b["dinp"][t] if b["dinp"].dim() == 3 else b["dinp"], b["wiT"], gi_m, mm, acc=False)
+    _mm(dhz, b["whT"], gh_m, mm, acc=True)  # ∂h_{t−1} = ∂h ⊙ z + W_h·ᵀ ∂gh
+    b["dh"], b["dhz"] = dhz, dh
 
 
 def _backward(state, layers, att, mode, dz, need_dx, mm, pool):
-    """Gradients of every layer's [W | b] (and of the attention's [W_a | b_a], v; and of x if ``need_dx``)."""
+    """Gradients of every layer's [W | b] (and of the attention's [W_a | b_a], v; and of x if ``need_dx``),
+    the layers walked back as a wavefront (step t of every layer, top down, then step t − 1)."""
     cache, top = state
     S, S_m, U, a = top["S"], top["S_m"], top["U"], top["a"]
     L, H1, B = S.shape
     H = H1 - 1
+    dev, dt = S.device, S.dtype
+    bs = []
+    for k, (wi, wh) in enumerate(layers):
+        In = wi.shape[1] - 1
+        dinp = None
+        if k > 0:
+            dinp = torch.empty(In, B, dtype=dt, device=dev)
+        elif need_dx:
+            dinp = torch.empty(L, In, B, dtype=dt, device=dev)
+        bs.append({"dwi": torch.zeros_like(wi), "dwh": torch.zeros_like(wh), "dinp": dinp,
+                   "whT": _cast(wh[:, :H].t().contiguous(), mm), "wiT": _cast(wi[:, :In].t().contiguous(), mm),
+                   "dGi": torch.empty(3 * H, B, dtype=dt, device=dev), "dGH": torch.empty(3 * H, B, dtype=dt, device=dev),
+                   **{n: torch.zeros(H, B, dtype=dt, device=dev) for n in ("dh", "dhz", "tmp")}})
+    h0 = _h0(H, B, dt, dev)
+    h0_m = _cast(h0, mm)
     att_grads = []
     if mode == "attention":
         wa, v = att
         dzT = dz.t()  # (H, B)
-        da = torch.empty(L, B, dtype=S.dtype, device=S.device)
-        tmp = torch.empty(H, B, dtype=S.dtype, device=S.device)
+        da = torch.empty(L, B, dtype=dt, device=dev)
+        tmp = torch.empty(H, B, dtype=dt, device=dev)
         for t in range(L):
             torch.sum(torch.mul(dzT, S[t, :H], out=tmp), 0, out=da[t])
         ds = a * (da - (a * da).sum(0, keepdim=True))  # softmax backward
         dwa, dv = torch.zeros_like(wa), torch.zeros_like(v)
-        waT = _cast(wa[:, :H].t(), mm)
-        dU = torch.empty(H, B, dtype=S.dtype, device=S.device)
+        waT = _cast(wa[:, :H].t().contiguous(), mm)
+        dU = torch.empty(H, B, dtype=dt, device=dev)
         vcol = v[:, None]
-
-        def dout(t, dh):
+        att_grads = [dwa, dv]
+    for t in range(L - 1, -1, -1):
+        dh = bs[-1]["dh"]
+        if mode == "attention":
             dh.addcmul_(dzT, a[t])
             torch.mul(vcol, ds[t], out=dU)
             _tanh_bw(dU, U[t], grad_input=dU)
@@ -313,34 +309,21 @@ def _backward(state, layers, att, mode, dz, need_dx, mm, pool):
             du_m = _cast(dU, mm)
             _mm(dwa, du_m, S_m[t].t(), mm, acc=True)
             _mm(dh, waT, du_m, mm, acc=True)
-
-        att_grads = [dwa, dv]
-    elif mode == "last":
-        def dout(t, dh):
+        elif mode == "last":
             if t == L - 1:
                 dh.add_(dz.t())
-    else:
-        def dout(t, dh):
+        else:
             dh.add_(dz[t].t())
-    grads, done = [], None
-    for k in range(len(layers) - 1, -1, -1):
-        wi, wh = layers[k]
-        dwi, dwh, dinp = _layer_backward(cache[k], wi, wh, dout, k > 0 or need_dx, mm, pool)
-        grads = [dwi, dwh] + grads
-        mask = cache[k]["mask"]
-
-        def dout(t, dh, dinp=dinp, mask=mask):
-            if mask is None:
-                dh.add_(dinp[t])
-            else:
-                dh.addcmul_(dinp[t], mask[t])
-        if done is not None:  # the layer above's ∂input has been consumed
-            pool.give(done)
-        done = dinp
-    dx = done.permute(2, 0, 1).clone() if need_dx else None
-    if done is not None:
-        pool.give(done)
-    return dx, grads + att_grads
+        for k in range(len(layers) - 1, -1, -1):
+            _cell_backward(cache[k], bs[k], t, h0, h0_m, mm)
+            if k > 0:  # ∂ of the layer below's state h_t, through this layer's (masked) input
+                mask = cache[k]["mask"]
+                if mask is None:
+                    bs[k - 1]["dh"].add_(bs[k]["dinp"])
+                else:
+                    bs[k - 1]["dh"].addcmul_(bs[k]["dinp"], mask[t])
+    dx = bs[0]["dinp"].permute(2, 0, 1) if need_dx else None
+    return dx, [g for b in bs for g in (b["dwi"], b["dwh"])] + att_grads
 
 
 class _EncoderFn(torch.autograd.Function):
