@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from etfrot.model import gru_layer
 from etfrot.model.agru import AGRU, GRU
 from etfrot.model.gru_layer import gru_forward
 
@@ -104,3 +105,28 @@ def test_reused_work_buffers_do_not_leak_between_calls():
             torch.testing.assert_close(a(x), b(x), rtol=1e-4, atol=1e-5)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-3, atol=1e-5)
+
+
+def test_batch_split_over_threads_gives_the_single_thread_results():
+    """With 2 intra-op threads the fused encoder splits the batch over 2 single-threaded workers; predictions,
+    attention weights and gradients equal the 1-thread run (float64; summation order only)."""
+    torch.manual_seed(4)
+    net = AGRU(hidden_size=8, num_layers=2).double()
+    x = torch.randn(600, 10, 6, dtype=torch.float64)
+    prev = torch.get_num_threads()
+    out = {}
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            assert gru_layer._chunks(x, "attention", 0.0, True) == n  # 600 samples → n chunks of ≥ 256
+            net.zero_grad()
+            p = net(x)
+            p.square().mean().backward()
+            with torch.inference_mode():
+                out[n] = (p.detach(), net.attention_weights(x), [q.grad.clone() for q in net.parameters()])
+    finally:
+        torch.set_num_threads(prev)
+    torch.testing.assert_close(out[2][0], out[1][0], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(out[2][1], out[1][1], rtol=1e-12, atol=1e-12)
+    for a, b in zip(out[2][2], out[1][2], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)

@@ -31,7 +31,9 @@ every gradient against ``nn.GRU`` + autograd in float64.
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
@@ -326,17 +328,63 @@ def _backward(state, layers, att, mode, dz, need_dx, mm, pool):
     return dx, [g for b in bs for g in (b["dwi"], b["dwh"])] + att_grads
 
 
+MIN_CHUNK = 256  # samples per worker thread at the least
+
+
+def _single_thread() -> None:
+    torch.set_num_threads(1)  # this worker's own OpenMP / MKL setting (both are per thread)
+
+
+_EXECUTORS: dict[int, ThreadPoolExecutor] = {}
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's worker threads: start afresh
+    os.register_at_fork(after_in_child=_EXECUTORS.clear)
+
+
+def _chunks(x: torch.Tensor, mode: str, p_drop: float, training: bool) -> int:
+    """How many batch chunks to run in parallel threads: the intra-op thread count on CPU, if each chunk keeps
+    ≥ MIN_CHUNK samples (not for the test-only "states" mode, nor with training dropout, whose masks would then
+    depend on thread timing)."""
+    if x.device.type != "cpu" or mode == "states" or (training and p_drop > 0):
+        return 1
+    return max(1, min(torch.get_num_threads(), x.shape[0] // MIN_CHUNK))
+
+
+def _parallel(n: int, fn, items: list) -> list:
+    """fn over items in n single-threaded workers (a batch split instead of per-op OpenMP teams: one join per
+    call instead of one per elementwise op, which on a busy machine waits for descheduled threads); the
+    caller's grad / inference mode holds in the workers."""
+    if n == 1:
+        return [fn(it) for it in items]
+    ex = _EXECUTORS.get(n)
+    if ex is None:
+        ex = _EXECUTORS[n] = ThreadPoolExecutor(n, thread_name_prefix="etfrot-gru", initializer=_single_thread)
+    inf = torch.is_inference_mode_enabled()
+    grad = torch.is_grad_enabled()
+
+    def run(it):
+        with torch.inference_mode() if inf else torch.set_grad_enabled(grad):
+            return fn(it)
+
+    return list(ex.map(run, items))
+
+
 class _EncoderFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, mode, mm, p_drop, training, n_layers, *params):
         layers = [(params[2 * k], params[2 * k + 1]) for k in range(n_layers)]
         att = params[2 * n_layers:] or None
-        z, a, state = _run(x, layers, att, mode, mm, p_drop, training, POOL)
-        ctx.state, ctx.layers, ctx.att, ctx.mode, ctx.mm = state, layers, att, mode, mm
+        n = _chunks(x, mode, p_drop, training)
+        outs = _parallel(n, lambda xc: _run(xc, layers, att, mode, mm, p_drop, training, POOL), list(x.chunk(n, 0)))
+        ctx.state = [o[2] for o in outs]
+        ctx.layers, ctx.att, ctx.mode, ctx.mm, ctx.n = layers, att, mode, mm, n
         ctx.x_grad = ctx.needs_input_grad[0]
-        a = a.t() if a is not None else x.new_zeros(0)
+        if mode == "states":
+            z = outs[0][0]
+        else:
+            z = torch.cat([o[0] for o in outs], 1).t() if n > 1 else outs[0][0].t()
+        a = torch.cat([o[1] for o in outs], 1).t() if mode == "attention" else x.new_zeros(0)
         ctx.mark_non_differentiable(a)
-        return (z.t() if mode != "states" else z), a
+        return z, a
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -344,9 +392,21 @@ class _EncoderFn(torch.autograd.Function):
         if ctx.state is None:
             raise RuntimeError("the fused GRU encoder's buffers were released; backward runs once per forward")
         dz = dz.contiguous() if ctx.mode == "states" else dz
-        dx, grads = _backward(ctx.state, ctx.layers, ctx.att, ctx.mode, dz, ctx.x_grad, ctx.mm, POOL)
-        _release(ctx.state, POOL)
+        dzs = [dz] if ctx.n == 1 else list(dz.split([st[1]["S"].shape[2] for st in ctx.state], 0))
+
+        def back(item):
+            st, d = item
+            out = _backward(st, ctx.layers, ctx.att, ctx.mode, d, ctx.x_grad, ctx.mm, POOL)
+            _release(st, POOL)
+            return out
+
+        outs = _parallel(ctx.n, back, list(zip(ctx.state, dzs, strict=True)))
         ctx.state = None
+        grads = outs[0][1]
+        for _, g in outs[1:]:
+            for acc, gk in zip(grads, g, strict=True):
+                acc.add_(gk)
+        dx = torch.cat([o[0] for o in outs], 0) if ctx.x_grad else None
         return (dx, None, None, None, None, None, *grads)
 
 
@@ -375,7 +435,10 @@ def encode(x: torch.Tensor, rnn: torch.nn.GRU, score: torch.nn.Sequential | None
         return z, (a if mode == "attention" else None)
     layers = [(ps[2 * k], ps[2 * k + 1]) for k in range(rnn.num_layers)]
     if mode != "states" and not (training and p > 0):
-        z, a = _stream(x, layers, ps[2 * rnn.num_layers:] or None, mm_dtype)
+        n = _chunks(x, mode, p, training)
+        outs = _parallel(n, lambda xc: _stream(xc, layers, ps[2 * rnn.num_layers:] or None, mm_dtype), list(x.chunk(n)))
+        z = torch.cat([o[0] for o in outs], 1) if n > 1 else outs[0][0]
+        a = None if outs[0][1] is None else (torch.cat([o[1] for o in outs], 1) if n > 1 else outs[0][1])
         return z.t(), (a.t() if a is not None else None)
     z, a, state = _run(x, layers, ps[2 * rnn.num_layers:] or None, mode, mm_dtype, p, training, POOL)
     _release(state, POOL)
