@@ -534,7 +534,13 @@ def report(rows, mem, a, torch_version: str, load0) -> None:
           "per-batch time. `bf16` = `precision: bf16` (matmuls in bf16, states and gradients float32; "
           "tests/test_model_precision.py bounds the change in predictions).",
           ("No GPU was lent to this task; `--device cuda` times the same on one." if a.device == "cpu" else ""),
-          "", table, "", "\n".join(summary), ""]
+          "", table, "", "\n".join(summary), "",
+          ("Reading the 2-thread row: this machine has 2 cores shared with other jobs (see the load average), so with 2 "
+          "intra-op threads every OpenMP team waits for a descheduled thread. qlib's torch GRU starts such a team for "
+          "each of its ~20 small ops per step and slows down many-fold against its 1-thread speed; the fused AGRU "
+          "splits the batch over 2 single-threaded workers (one join per call) and runs at about its 1-thread speed. "
+          "The 2-thread ratio therefore measures that contention more than compute; on an idle machine it would be "
+          "closer to the 1-thread one (not measured: no idle machine here)."), ""]
     rmd = ["## Roofline", "",
           "FLOPs per sample counted from the layer shapes (2 per multiply-add; training ≈ 3× forward), achieved = FLOPs × "
           "samples/s. This CPU (lscpu): Intel Xeon under KVM (family 6, model 167 as the hypervisor reports it; flags "

@@ -15,9 +15,15 @@ a CPU (each measured on this project's 2-core Xeon, benchmarks/results/agru.md):
   every elementwise op runs on contiguous memory (strided gate slices of a (B, 3H) layout ran 2–3× slower);
 * bias folding: row H of every state (and of the input) is 1 and the weights carry their bias as an
   extra column, so ``W [h; 1] = W h + b`` — no bias broadcast copies;
-* the input projection of all L steps is computed before the recurrence; per step two GEMMs (one accumulating into
-  the input projection in place) and four elementwise ops forward, ten backward (``tanh_backward`` / ``sigmoid_backward`` kernels),
-  weight gradients accumulated step by step while the operands are in cache;
+* per step and layer two GEMMs (the input projection W_i·[x_t; 1], computed right before its use, and
+  W_h·[h; 1], whose r / z rows accumulate into it in place) and four elementwise ops forward; ten backward
+  (``tanh_backward`` / ``sigmoid_backward`` kernels), weight gradients accumulated step by step while
+  their operands are in cache;
+* layers advance as a wavefront (step t of every layer, then t + 1; backward in reverse), so a layer's
+  input is still in cache; inference saves nothing and pools with an online softmax — its working set is
+  a few (3H, B) blocks, not (L, 3H, B) arrays (on this shared machine the latter fall out of cache);
+* with more than one intra-op thread the batch is split over single-threaded workers, one join per call
+  instead of an OpenMP team per elementwise op (on a loaded machine each team waits for descheduled threads);
 * work buffers are reused across calls (:class:`_Pool`): a fresh 61 MB buffer is page-faulted on first
   touch (measured 35 ms, more than the GEMM that fills it);
 * ``mm_dtype=torch.bfloat16`` runs every GEMM on bf16 copies of its operands (AMX / AVX512-BF16, tensor
