@@ -116,10 +116,61 @@ def _h0(H: int, B: int, dt, dev) -> torch.Tensor:
     return h0
 
 
+def _stream_fp(x, layers, att):
+    """:func:`_stream` without GEMM casts, on one (F + 1 + layers·(H + 1), B) block Y = [x_t; 1; h¹; 1; h²; 1; …]:
+    layer k's [input; 1; h^k; 1] is a contiguous slice, so its r / z pre-activations W_i·[in; 1] + W_h·[h; 1]
+    are ONE GEMM on [W_i | W_h] (K = I + H + 2), no separate input projection pass."""
+    B, L, F = x.shape
+    dev, dt = x.device, x.dtype
+    H = layers[0][1].shape[1] - 1
+    X = x.permute(1, 2, 0).contiguous()
+    Y = torch.zeros(F + 1 + len(layers) * (H + 1), B, dtype=dt, device=dev)
+    st, lo = [], 0
+    for wi, wh in layers:
+        hi = lo + wi.shape[1]  # start of this layer's own [h; 1]
+        Y[hi - 1] = 1.0
+        st.append((lo, hi, torch.cat([wi[: 2 * H], wh[: 2 * H]], 1), wi[2 * H:], wh[2 * H:]))
+        lo = hi
+    Y[-1] = 1.0
+    top_lo = lo  # the last layer's [h; 1]
+    g, ghn = torch.empty(3 * H, B, dtype=dt, device=dev), torch.empty(H, B, dtype=dt, device=dev)
+    if att is not None:
+        wa, v = att
+        u = torch.empty(H, B, dtype=dt, device=dev)
+        sc = torch.empty(L, B, dtype=dt, device=dev)
+        m = torch.full((B,), -torch.inf, dtype=dt, device=dev)
+        d = torch.zeros(B, dtype=dt, device=dev)
+        z = torch.zeros(H, B, dtype=dt, device=dev)
+    for t in range(L):
+        Y[:F].copy_(X[t])
+        for lo, hi, w_rz, w_in, w_hn in st:
+            h = Y[hi:hi + H]
+            torch.mm(w_rz, Y[lo:hi + H + 1], out=g[: 2 * H]).sigmoid_()
+            torch.mm(w_in, Y[lo:hi], out=g[2 * H:])
+            torch.mm(w_hn, Y[hi:hi + H + 1], out=ghn)
+            g[2 * H:].addcmul_(g[:H], ghn).tanh_()
+            torch.lerp(g[2 * H:], h, g[H:2 * H], out=h)
+        if att is not None:
+            top = Y[top_lo:top_lo + H + 1]
+            torch.mm(wa, top, out=u).tanh_()
+            torch.mv(u.t(), v, out=sc[t])
+            m_new = torch.maximum(m, sc[t])
+            scale = torch.exp(m - m_new)
+            w = torch.exp(sc[t] - m_new)
+            z.mul_(scale).addcmul_(top[:H], w)
+            d.mul_(scale).add_(w)
+            m = m_new
+    if att is None:
+        return Y[top_lo:top_lo + H].clone(), None
+    return z.div_(d), torch.softmax(sc, 0)
+
+
 def _stream(x, layers, att, mm):
     """Inference without saving anything: all layers advance step by step (a wavefront), the attention
     pooling is an online softmax (running max m, weight sum d): z ← z·e^{m−m'} + e^{s_t−m'} h_t. Working set a
     few (3H, B) blocks instead of (L, 3H, B) arrays. Returns pooled (H, B) or h_L, and the (L, B) weights."""
+    if mm is None:
+        return _stream_fp(x, layers, att)
     B, L, F = x.shape
     dev, dt = x.device, x.dtype
     X = torch.empty(L, F + 1, B, dtype=dt, device=dev)
