@@ -24,7 +24,7 @@ a CPU (each measured on this project's 2-core Xeon, benchmarks/results/agru.md):
   a few (3H, B) blocks, not (L, 3H, B) arrays (on this shared machine the latter fall out of cache);
 * with more than one intra-op thread the batch is split over single-threaded workers, one join per call
   instead of an OpenMP team per elementwise op (on a loaded machine each team waits for descheduled threads);
-* work buffers are reused across calls (:class:`_Pool`): a fresh 61 MB buffer is page-faulted on first
+* work buffers are reused across calls (:mod:`etfrot.model.cpu_work`): a fresh 61 MB buffer is page-faulted on first
   touch (measured 35 ms, more than the GEMM that fills it);
 * ``mm_dtype=torch.bfloat16`` runs every GEMM on bf16 copies of its operands (AMX / AVX512-BF16, tensor
   cores) while gates, states, softmax and gradients stay float32. On this CPU a bf16 step GEMM is 2–3×
@@ -37,44 +37,12 @@ every gradient against ``nn.GRU`` + autograd in float64.
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import torch
+
+from etfrot.model.cpu_work import MIN_CHUNK, POOL, run_parallel
 
 _tanh_bw = torch.ops.aten.tanh_backward.grad_input
 _sigmoid_bw = torch.ops.aten.sigmoid_backward.grad_input
-
-
-class _Pool:
-    """Per-thread free lists of CPU work buffers keyed by (shape, dtype, inference-mode); at most ``cap`` bytes kept."""
-
-    def __init__(self, cap: int = 2**30) -> None:
-        self.cap, self.local = cap, threading.local()
-
-    def _free(self) -> dict:
-        if not hasattr(self.local, "free"):
-            self.local.free = {}
-        return self.local.free
-
-    def take(self, shape, dtype, device) -> torch.Tensor:
-        if device.type == "cpu":
-            lst = self._free().get((tuple(shape), dtype, torch.is_inference_mode_enabled()))
-            if lst:
-                return lst.pop()
-        return torch.empty(shape, dtype=dtype, device=device)
-
-    def give(self, *ts) -> None:
-        free = self._free()
-        for t in ts:
-            if t is not None and t.device.type == "cpu" and t.numel() * t.element_size() >= 2**20:
-                free.setdefault((tuple(t.shape), t.dtype, t.is_inference()), []).append(t)
-        if sum(t.numel() * t.element_size() for lst in free.values() for t in lst) > self.cap:
-            free.clear()
-
-
-POOL = _Pool()
 
 
 def _cast(t: torch.Tensor, mm) -> torch.Tensor:
@@ -385,18 +353,6 @@ def _backward(state, layers, att, mode, dz, need_dx, mm, pool):
     return dx, [g for b in bs for g in (b["dwi"], b["dwh"])] + att_grads
 
 
-MIN_CHUNK = 256  # samples per worker thread at the least
-
-
-def _single_thread() -> None:
-    torch.set_num_threads(1)  # this worker's own OpenMP / MKL setting (both are per thread)
-
-
-_EXECUTORS: dict[int, ThreadPoolExecutor] = {}
-if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's worker threads: start afresh
-    os.register_at_fork(after_in_child=_EXECUTORS.clear)
-
-
 def _chunks(x: torch.Tensor, mode: str, p_drop: float, training: bool) -> int:
     """How many batch chunks to run in parallel threads: the intra-op thread count on CPU, if each chunk keeps
     ≥ MIN_CHUNK samples (not for the test-only "states" mode, nor with training dropout, whose masks would then
@@ -406,32 +362,13 @@ def _chunks(x: torch.Tensor, mode: str, p_drop: float, training: bool) -> int:
     return max(1, min(torch.get_num_threads(), x.shape[0] // MIN_CHUNK))
 
 
-def _parallel(n: int, fn, items: list) -> list:
-    """fn over items in n single-threaded workers (a batch split instead of per-op OpenMP teams: one join per
-    call instead of one per elementwise op, which on a busy machine waits for descheduled threads); the
-    caller's grad / inference mode holds in the workers."""
-    if n == 1:
-        return [fn(it) for it in items]
-    ex = _EXECUTORS.get(n)
-    if ex is None:
-        ex = _EXECUTORS[n] = ThreadPoolExecutor(n, thread_name_prefix="etfrot-gru", initializer=_single_thread)
-    inf = torch.is_inference_mode_enabled()
-    grad = torch.is_grad_enabled()
-
-    def run(it):
-        with torch.inference_mode() if inf else torch.set_grad_enabled(grad):
-            return fn(it)
-
-    return list(ex.map(run, items))
-
-
 class _EncoderFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, mode, mm, p_drop, training, n_layers, *params):
         layers = [(params[2 * k], params[2 * k + 1]) for k in range(n_layers)]
         att = params[2 * n_layers:] or None
         n = _chunks(x, mode, p_drop, training)
-        outs = _parallel(n, lambda xc: _run(xc, layers, att, mode, mm, p_drop, training, POOL), list(x.chunk(n, 0)))
+        outs = run_parallel(n, lambda xc: _run(xc, layers, att, mode, mm, p_drop, training, POOL), list(x.chunk(n, 0)))
         ctx.state = [o[2] for o in outs]
         ctx.layers, ctx.att, ctx.mode, ctx.mm, ctx.n = layers, att, mode, mm, n
         ctx.x_grad = ctx.needs_input_grad[0]
@@ -457,7 +394,7 @@ class _EncoderFn(torch.autograd.Function):
             _release(st, POOL)
             return out
 
-        outs = _parallel(ctx.n, back, list(zip(ctx.state, dzs, strict=True)))
+        outs = run_parallel(ctx.n, back, list(zip(ctx.state, dzs, strict=True)))
         ctx.state = None
         grads = outs[0][1]
         for _, g in outs[1:]:
@@ -493,7 +430,7 @@ def encode(x: torch.Tensor, rnn: torch.nn.GRU, score: torch.nn.Sequential | None
     layers = [(ps[2 * k], ps[2 * k + 1]) for k in range(rnn.num_layers)]
     if mode != "states" and not (training and p > 0):
         n = _chunks(x, mode, p, training)
-        outs = _parallel(n, lambda xc: _stream(xc, layers, ps[2 * rnn.num_layers:] or None, mm_dtype), list(x.chunk(n)))
+        outs = run_parallel(n, lambda xc: _stream(xc, layers, ps[2 * rnn.num_layers:] or None, mm_dtype), list(x.chunk(n)))
         z = torch.cat([o[0] for o in outs], 1) if n > 1 else outs[0][0]
         a = None if outs[0][1] is None else (torch.cat([o[1] for o in outs], 1) if n > 1 else outs[0][1])
         return z.t(), (a.t() if a is not None else None)
