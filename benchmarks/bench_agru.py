@@ -538,7 +538,7 @@ def report(rows, mem, a, torch_version: str, load0) -> None:
           ("Reading the 2-thread row: this machine has 2 cores shared with other jobs (see the load average), so with 2 "
           "intra-op threads every OpenMP team waits for a descheduled thread. qlib's torch GRU starts such a team for "
           "each of its ~20 small ops per step and slows down many-fold against its 1-thread speed; the fused AGRU "
-          "splits the batch over 2 single-threaded workers (one join per call) and runs at about its 1-thread speed. "
+          "splits the batch over 2 single-threaded workers (one join per call) and keeps most of its 1-thread speed. "
           "The 2-thread ratio therefore measures that contention more than compute; on an idle machine it would be "
           "closer to the 1-thread one (not measured: no idle machine here)."), ""]
     rmd = ["## Roofline", "",
