@@ -9,11 +9,10 @@ linear head (seed 000: "不在每个时间步上利用实际预测标签进行�
 Unlike qlib's ALSTM (which concatenates the last hidden state with the attention sum and puts an
 input projection in front), the head sees the attention sum alone, as the seed describes.
 
-Execution (same maths, same parameters and state dict as ``nn.GRU``): ``impl="auto"`` runs CPU
-inference (no grad) through :mod:`etfrot.model.gru_layer` (fused gates, preallocated time-major buffers)
-and training, and everything on CUDA (cuDNN), through ``nn.GRU`` — on this project's 2-core Xeon the
-hand-written backward measured slower than autograd's, its forward faster (benchmarks/results/agru.md).
-``impl`` forces one ("fused" | "torch"). ``mm_dtype = torch.bfloat16`` runs every matmul in bf16 (gates, softmax,
+Execution (same maths, same parameters and state dict as ``nn.GRU``): ``impl="auto"`` runs training and
+inference on CPU through :mod:`etfrot.model.gru_layer` (GRU layers and attention pooling fused, with a
+hand-written backward; faster than autograd on this project's 2-core Xeon, benchmarks/results/agru.md) and
+everything on CUDA through ``nn.GRU`` (cuDNN) + autograd. ``impl`` forces one ("fused" | "torch"). ``mm_dtype = torch.bfloat16`` runs every matmul in bf16 (gates, softmax,
 states and gradients stay float32); ``tests/test_model_precision.py`` bounds what that changes.
 """
 
@@ -25,7 +24,7 @@ import torch
 from torch import nn
 
 from etfrot.errors import ConfigError
-from etfrot.model.gru_layer import gru_forward
+from etfrot.model.gru_layer import encode
 
 MODELS = ("agru", "gru")
 IMPLS = ("auto", "fused", "torch")
@@ -54,12 +53,11 @@ class RecurrentRegressor(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, 1)
 
+    def _fused(self, x: torch.Tensor) -> bool:
+        return self.impl == "fused" or (self.impl == "auto" and x.device.type == "cpu")
+
     def _states(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, L, F) → hidden states (L, B, H), time-major."""
-        fused = self.impl == "fused" or (self.impl == "auto" and x.device.type == "cpu" and not torch.is_grad_enabled())
-        if fused:
-            return gru_forward(x.transpose(0, 1), self.rnn, mm_dtype=self.mm_dtype, dropout=self.dropout_p,
-                               training=self.training)
+        """(B, L, F) → hidden states (L, B, H), time-major (the ``nn.GRU`` path)."""
         with self._autocast(x):
             return self.rnn(x)[0].to(x.dtype).transpose(0, 1)
 
@@ -68,13 +66,16 @@ class RecurrentRegressor(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, L, F) → pooled state (B, H) and attention weights (B, L) (None for the GRU baseline)."""
+        if self._fused(x):
+            return encode(x, self.rnn, self.score, mm_dtype=self.mm_dtype, dropout=self.dropout_p,
+                          training=self.training)
         out = self._states(x)  # (L, B, H)
         if not self.attention:
             return out[-1], None
         with self._autocast(x):
             s = self.score(out).squeeze(-1).to(out.dtype)  # (L, B)
         a = torch.softmax(s, dim=0)  # sums to 1 over time steps
-        return (a.unsqueeze(-1) * out).sum(0), a.t()  # (measured faster on CPU than einsum / bmm over B)
+        return (a.unsqueeze(-1) * out).sum(0), a.t()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z, _ = self.encode(x)
