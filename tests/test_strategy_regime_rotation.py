@@ -217,3 +217,49 @@ def test_signal_is_the_seed_ranking_table_of_the_last_rebalance(null_bundle, nul
     w = null_run.weights["none"].loc[d]
     pd.testing.assert_series_equal(t["weight"].sort_index(), w[w > 0].sort_index(), check_names=False)
     assert (t["regime"] == null_run.regimes["regime"][d]).all()
+
+
+FALLBACK_CFG = {"strategy": "regime_rotation", "exclusions": {"variants": ["none"]},
+                "rotation": {"t_threshold": 1e9, "skip_warmup": False}}  # no factor can be significant
+
+
+def test_fallback_is_said_in_words_and_printed_compactly(null_bundle, tmp_path):
+    """τ = 1e9: every date falls back to the industry equal weight. The signal says why, holds 1/n of the
+    eligible ETFs with no empty score/rank columns; the CLI prints one line instead of n rows; the report
+    lists the fallback months."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from etfrot.cli import app
+
+    res = M.build(null_bundle, FALLBACK_CFG)
+    assert (res.rules == "benchmark").all()
+    d = res.weights["none"].index[-1]
+    t = M.signal(null_bundle, FALLBACK_CFG)
+    n = int(res.universe.loc[d].sum())
+    q = res.regimes["regime"][d]
+    assert n > 5 and t.attrs["fallback"] and t.attrs["date"] == d
+    assert t.attrs["note"] == (f"no significant factor in quadrant {q}: holding the industry equal weight "
+                               "(none over the full sample either)")
+    assert list(t.columns) == ["name", "weight", "regime", "rule"] and len(t) == n
+    assert sorted(t.index) == sorted(res.universe.columns[res.universe.loc[d]])
+    np.testing.assert_allclose(t["weight"].to_numpy(), 1 / n, rtol=0, atol=1e-12)
+    assert t.attrs["compact"].startswith(f"{n} ETFs at {100 / n:.2f} % each: ") and "\n" not in t.attrs["compact"]
+
+    p = tmp_path / "fb.yaml"
+    p.write_text(yaml.safe_dump(FALLBACK_CFG))
+    r = CliRunner().invoke(app, ["signal", str(p), "--bundle", str(null_bundle.path)])
+    assert r.exit_code == 0, r.output
+    assert f"no significant factor in quadrant {q}: holding the industry equal weight" in r.output
+    assert f"{n} ETFs at {100 / n:.2f} % each" in r.output
+    assert "mean_rank" not in r.output and "score" not in r.output
+
+    _, secs = M.run(null_bundle, FALLBACK_CFG)
+    text = {s.title: s.text for s in secs}
+    latest = next(v for k, v in text.items() if "latest picks" in k)
+    assert "No significant factor in quadrant" in latest and f"{n} ETFs at" in latest
+    hist = next(s for s in secs if "regime history" in s.title)
+    fb = hist.tables["fallback dates"]
+    traded = res.weights["none"].index
+    assert fb.index.equals(pd.DatetimeIndex(traded, name="signal date")) and (fb["rule"] == "benchmark").all()
+    assert f"Fallback (no significant factor) on {len(traded)} rebalance date(s): {traded[0]:%Y-%m}, " in hist.text
