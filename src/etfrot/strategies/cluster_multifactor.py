@@ -199,7 +199,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     panels, notes = {}, []
     for name in dict.fromkeys([*cfg.test_factors, *cfg.scores.factors]):
         try:
-            p = eng.compute(name, "etf").reindex(index=dates, columns=mask.columns)
+            p = eng.compute(name, "etf", **cfg.scores.params.get(name, {})).reindex(index=dates, columns=mask.columns)
         except DataMissingError as e:
             notes.append(f"skipped {name}: {e}")
             continue
@@ -327,7 +327,7 @@ def signal(bundle, config, date=None) -> pd.DataFrame:
     pool = mask.iloc[-1]
     for f in cfg.scores.factors:
         try:
-            v = eng.compute(f, "etf").reindex(columns=mask.columns).loc[:d].iloc[-1].where(pool) * get_factor(f).direction
+            v = eng.compute(f, "etf", **cfg.scores.params.get(f, {})).reindex(columns=mask.columns).loc[:d].iloc[-1].where(pool) * get_factor(f).direction
         except DataMissingError:
             continue
         out[f"rank_{f}"] = v.rank(ascending=False, method="min").reindex(w.index).astype("Int64")
