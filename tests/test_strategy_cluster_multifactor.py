@@ -39,6 +39,9 @@ def test_runs_end_to_end_with_seed_tables(run_small, small_bundle):
     assert (out / "report.html").exists() and "SYNTHETIC" in (out / "report.html").read_text()
     w = res.targets
     assert (w.gt(0).sum(axis=1) <= 3).all() and np.allclose(w.sum(axis=1), 1.0)
+    tests_text = next(s.text for s in secs if "tables 4–5" in s.title)  # synthetic fundamentals: no source EPS YoY
+    assert ("Factor definitions: eps_growth_qoq: g_q − g_{q−1} (difference of YoY growth) of EPS YoY derived from "
+            "the single-quarter eps") in tests_text
     assert res.benchmark_nav is not None and res.nav.index[0] >= small_bundle.calendar[250]
 
 
