@@ -142,3 +142,21 @@ def test_index_level_is_the_weighted_constituent_value(fb):
     assert roe.iloc[29] == pytest.approx((0.5 * 0.15 + 0.3 * 0.2) / 0.8)
     # second snapshot (cal[30]): S2 0.6, S4 0.4 (no data) ⇒ coverage 0.6, value S2's
     assert roe.iloc[30] == pytest.approx(0.2)
+
+
+def test_real_fundamentals_carry_the_source_eps_yoy(real_data):
+    """Real data (baostock): the parsed fundamentals keep YOYEPSBasic as yoy_eps_basic, so eps_growth_qoq's
+    "auto" takes the source's EPS YoY there (skips where ../shared/data/real is absent)."""
+    from etfrot.data.sources import baostock as bs
+
+    f = real_data / "fundamentals_bao_670"
+    p = pd.read_csv(f / "profit_data.csv.gz", dtype=str)
+    g = pd.read_csv(f / "growth_data.csv.gz", dtype=str)
+    codes = p["code"].drop_duplicates().iloc[:3]
+    p = p[p["code"].isin(codes)].drop_duplicates(["code", "statDate"])
+    g = g[g["code"].isin(codes)].drop_duplicates(["code", "statDate"])
+    out = bs.parse_profit_growth(p, g)
+    assert out["yoy_eps_basic"].notna().mean() > 0.9
+    ref = g.assign(code=bs.stock_code(g["code"]), period=pd.to_datetime(g["statDate"])).set_index(["code", "period"])["YOYEPSBasic"]
+    got = out.set_index(["code", "report_period"])["yoy_eps_basic"]
+    np.testing.assert_allclose(got.to_numpy(), ref.astype(float).reindex(got.index).to_numpy())
