@@ -90,7 +90,7 @@ def np_yoy(x) -> pd.DataFrame:
 @factor("np_growth_qoq", category="fundamental", level="stock", needs=("fundamentals.np_yoy",), sets=_SEED1,
         label="净利润增速环比")
 def np_growth_qoq(x, form: str = "diff", clip: float = 5.0) -> pd.DataFrame:
-    """NP_YOY_q − NP_YOY_{q−1} (form "diff", default) or NP_YOY_q / NP_YOY_{q−1} − 1 (form "ratio", |base|, ±clip) (seed 001; SPEC §2.2).
+    """np_growth_qoq = NP_YOY_q − NP_YOY_{q−1} (form "diff", default) or NP_YOY_q / NP_YOY_{q−1} − 1 (form "ratio", |base|, ±clip) (seed 001; SPEC §2.2).
 
     The seed's "净利润同比增长率的环比增速" reads either way; "diff" is the SPEC's wording and the default.
     """
