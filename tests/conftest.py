@@ -26,6 +26,16 @@ def null_bundle(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def null_bundles(null_bundle, tmp_path_factory):
+    """Three independent `small` signal=0 markets (seeds 0, 1, 2; seed 0 is ``null_bundle``) for the strategy-level
+    null tests: a look-ahead leak shows as excess on every seed, a fluke on one seed does not repeat."""
+    from etfrot.data.synthetic import build_synthetic
+
+    root = tmp_path_factory.mktemp("null_bundles")
+    return [null_bundle] + [build_synthetic(root / f"small_s0_seed{s}", size="small", seed=s, signal=0.0) for s in (1, 2)]
+
+
+@pytest.fixture(scope="session")
 def real_data() -> Path:
     """The real A-share data folder beside the repository (../shared/data/real), or skip."""
     if not REAL_DATA.is_dir():

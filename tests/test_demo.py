@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -54,10 +55,22 @@ def test_demo_writes_one_comparison_report(demo):
 
 
 def test_demo_latest_picks_are_real_holdings(demo):
+    """The printed picks are exactly the saved result's last target row: the same codes, the same weights,
+    and (every demo strategy is fully invested: equal weight / alpha weight with an equal-weight fallback) a
+    weight sum of exactly 1."""
+    from etfrot.backtest.result import Result
+
     for name, picks in demo.picks.items():
-        assert len(picks) > 0, name
-        assert abs(picks["target"].sum() - 1) < 1e-6 or picks["target"].sum() < 1  # the rest is cash
-        assert picks["code"].is_unique
+        res = Result.load(demo.out_dir / name / "result")
+        d = res.targets.index[-1]
+        last = res.targets.loc[d]
+        held = last[last > 0]
+        assert len(held) > 0, name
+        assert (picks["signal_date"] == d).all(), name
+        assert sorted(picks["code"]) == sorted(held.index), name
+        np.testing.assert_allclose(picks.set_index("code")["target"].reindex(held.index).to_numpy(), held.to_numpy(),
+                                   rtol=0, atol=1e-12, err_msg=name)
+        assert picks["target"].sum() == pytest.approx(1.0, abs=1e-9), (name, picks["target"].sum())
 
 
 def test_demo_cli_prints_summary_and_picks(small_bundle, tmp_path, monkeypatch):

@@ -39,9 +39,41 @@ def test_flow_factor_on_a_bundle(tmp_path):
     x = compute_factor("dde10", b, "stock")
     vol = 1000.0  # helper bars trade 1000 shares a day
     assert x[STOCKS[1]].iloc[20] == pytest.approx(sum(100 + k for k in range(11, 21)) / (10 * vol))
-    nb = compute_factor("net_buy", b, "stock")
+    nb = compute_factor("net_buy", b, "stock")  # default window: the last week (5 days)
     amt = b.panel("stock_bars", "amount")[STOCKS[0]]
-    assert nb[STOCKS[0]].iloc[30] == pytest.approx(sum(range(11, 31)) / amt.iloc[11:31].sum())
+    assert nb[STOCKS[0]].iloc[30] == pytest.approx(sum(range(26, 31)) / amt.iloc[26:31].sum())
+    nb20 = compute_factor("net_buy", b, "stock", n=20)  # the window stays a parameter
+    assert nb20[STOCKS[0]].iloc[30] == pytest.approx(sum(range(11, 31)) / amt.iloc[11:31].sum())
+
+
+def test_latest_period_flow_factors_use_the_last_week_and_dde10_ten_days(tmp_path):
+    """Seed 001 table 3: net buy / net active buy / main inflow on "最新一期" = the last week at weekly
+    rebalancing (5 days); DDE10 = 10 days. Hand panel: flows 0, 1, 2, … per day, amount and volume constant."""
+    from etfrot.factors import get_factor
+
+    b = make_bundle(tmp_path / "b", flows=flows())
+    t = 40  # a day with a full history behind it
+    amt = b.panel("stock_bars", "amount")[STOCKS[0]]
+    vol = b.panel("stock_bars", "volume")[STOCKS[0]]
+    last5 = sum(range(t - 4, t + 1))
+    assert compute_factor("net_buy", b, "stock")[STOCKS[0]].iloc[t] == pytest.approx(last5 / amt.iloc[t - 4:t + 1].sum())
+    assert compute_factor("net_active_buy", b, "stock")[STOCKS[0]].iloc[t] == pytest.approx(last5 / 2 / amt.iloc[t - 4:t + 1].sum())
+    assert compute_factor("main_inflow", b, "stock")[STOCKS[0]].iloc[t] == pytest.approx(-last5 / amt.iloc[t - 4:t + 1].sum())
+    assert compute_factor("main_inflow", b, "stock", n=20)[STOCKS[0]].iloc[t] == pytest.approx(
+        -sum(range(t - 19, t + 1)) / amt.iloc[t - 19:t + 1].sum())
+    assert compute_factor("dde10", b, "stock")[STOCKS[0]].iloc[t] == pytest.approx(
+        sum(range(t - 9, t + 1)) / vol.iloc[t - 9:t + 1].sum())
+    assert {get_factor(f).params["n"] for f in ("net_buy", "net_active_buy", "main_inflow")} == {5}
+    assert get_factor("dde10").params["n"] == 10 and get_factor("northbound").params["n"] == 20
+
+
+def test_scores_params_set_a_factor_window_and_reject_strangers():
+    from etfrot.config import ScoresConfig
+
+    s = ScoresConfig(factors=["main_inflow", "dde10"], params={"main_inflow": {"n": 20}})
+    assert s.params == {"main_inflow": {"n": 20}}
+    with pytest.raises(Exception, match="not in scores.factors"):
+        ScoresConfig(factors=["dde10"], params={"main_inflow": {"n": 20}})
 
 
 def test_aggregation_renormalises_and_reports_coverage(tmp_path):
@@ -72,7 +104,7 @@ def test_weights_before_the_first_snapshot_are_unknown(tmp_path):
     t = make_bundle(tmp_path / "a").table("index_weights").copy()
     t["date"] = t["date"].where(t["date"] != CAL[0], CAL[10])
     b = make_bundle(tmp_path / "b", index_weights=t)
-    val, cov = aggregate_to_index(pd.DataFrame(1.0, index=CAL, columns=STOCKS), b, [IDX])
+    val, _cov = aggregate_to_index(pd.DataFrame(1.0, index=CAL, columns=STOCKS), b, [IDX])
     assert val[IDX].iloc[:10].isna().all() and val[IDX].iloc[10] == 1.0
 
 
@@ -94,7 +126,7 @@ def test_own_index_rows_take_precedence_over_aggregation(tmp_path):
     e = FactorEngine(b)
     x = e.compute("net_buy", "index", [IDX, IDX_OWN])
     amt = b.panel("index_bars", "amount")[IDX_OWN]
-    assert x[IDX_OWN].iloc[40] == pytest.approx(500 * 20 / amt.iloc[21:41].sum())
+    assert x[IDX_OWN].iloc[40] == pytest.approx(500 * 5 / amt.iloc[36:41].sum())  # default window: 5 days
     stock = e.compute("net_buy", "stock")
     assert x[IDX].iloc[40] == pytest.approx(0.6 * stock[STOCKS[1]].iloc[40] + 0.4 * stock[STOCKS[3]].iloc[40])
     assert e.coverage[("index", "net_buy")][IDX_OWN].iloc[40] == 1.0

@@ -61,6 +61,49 @@ def test_growth_qoq_by_hand(fb):
     assert _at(pr, 30) == pytest.approx(0.4 + (0.4 - 0.25))
 
 
+def test_growth_qoq_ratio_form_by_hand(fb):
+    """环比增速 as a ratio, g_q / g_{q−1} − 1 (|base| when it is ≤ 0, NaN at 0): same hand data as the diff form."""
+    e = FactorEngine(fb)
+    eg = e.compute("eps_growth_qoq", "stock", form="ratio")
+    assert _at(eg, 29) == pytest.approx(0.25 / 0.10 - 1)  # EPS YoY 2019Q3 0.25 over 2019Q2 0.10 → +150 %
+    assert _at(eg, 30) == pytest.approx(0.20 / 0.25 - 1)  # −20 %
+    ng = e.compute("np_growth_qoq", "stock", form="ratio")
+    assert _at(ng, 29) == pytest.approx(0.25 / 0.1 - 1) and _at(ng, 30) == pytest.approx(0.4 / 0.25 - 1)
+    assert np.isnan(_at(ng, 30, S2))  # S2's NP_YOY is 0 every quarter: a zero base has no ratio
+    rg = e.compute("roe_growth_qoq", "stock", form="ratio")
+    assert _at(rg, 30) == pytest.approx(((0.18 - 0.12) / 0.12) / ((0.15 - 0.12) / 0.12) - 1)  # 0.5 / 0.25 − 1
+    with pytest.raises(Exception, match="'diff' or 'ratio'"):
+        e.compute("eps_growth_qoq", "stock", form="pct")
+
+
+def test_qoq_ratio_non_positive_bases():
+    from etfrot.factors.fundamental import qoq_ratio
+
+    g = np.array([0.3, 0.1, -0.05, -0.2, 0.5, 40.0])
+    base = np.array([0.2, -0.1, -0.10, 0.0, 0.1, 1.0])
+    # positive base: plain ratio; negative base: (g − base)/|base| (−10 % → +10 % is +200 %, −10 % → −5 % is +50 %);
+    # zero base: NaN; clipped at ±5
+    np.testing.assert_allclose(qoq_ratio(g, base), [0.5, 2.0, 0.5, np.nan, 4.0, 5.0])
+
+
+def test_eps_growth_qoq_uses_the_source_eps_yoy_where_the_bundle_has_it(tmp_path):
+    """A fundamentals table with yoy_eps_basic (baostock YOYEPSBasic) → eps_growth_qoq is its QoQ change; the
+    derived single-quarter form stays available with yoy="derived"."""
+    from etfrot.factors.fundamental import eps_yoy_source
+
+    f = fundamentals()
+    f["yoy_eps_basic"] = np.r_[[0.0, 0.0, 0.0, 0.0, 0.3, 0.1, 0.4, 0.5], [0.2] * 8]  # rows: S1 then S2
+    b = make_bundle(tmp_path / "b", fundamentals=f)
+    e = FactorEngine(b)
+    src = e.compute("eps_growth_qoq", "stock")
+    assert _at(src, 29) == pytest.approx(0.4 - 0.1) and _at(src, 30) == pytest.approx(0.5 - 0.4)
+    assert _at(e.compute("eps_growth_qoq", "stock", form="ratio"), 29) == pytest.approx(0.4 / 0.1 - 1)
+    der = e.compute("eps_growth_qoq", "stock", yoy="derived")
+    assert _at(der, 29) == pytest.approx((1.5 - 1.2) / 1.2 - (1.21 - 1.1) / 1.1)
+    assert eps_yoy_source(e.inputs("stock")) == "source" and eps_yoy_source(FactorEngine(make_bundle(
+        tmp_path / "c", fundamentals=fundamentals())).inputs("stock")) == "derived"
+
+
 def test_sue_seasonal_random_walk_by_hand(fb):
     s = compute_factor("sue", fb, "stock")
     d = np.array([1.2 - 1.0, 1.21 - 1.1, 1.5 - 1.2, 1.56 - 1.3])
@@ -99,3 +142,21 @@ def test_index_level_is_the_weighted_constituent_value(fb):
     assert roe.iloc[29] == pytest.approx((0.5 * 0.15 + 0.3 * 0.2) / 0.8)
     # second snapshot (cal[30]): S2 0.6, S4 0.4 (no data) ⇒ coverage 0.6, value S2's
     assert roe.iloc[30] == pytest.approx(0.2)
+
+
+def test_real_fundamentals_carry_the_source_eps_yoy(real_data):
+    """Real data (baostock): the parsed fundamentals keep YOYEPSBasic as yoy_eps_basic, so eps_growth_qoq's
+    "auto" takes the source's EPS YoY there (skips where ../shared/data/real is absent)."""
+    from etfrot.data.sources import baostock as bs
+
+    f = real_data / "fundamentals_bao_670"
+    p = pd.read_csv(f / "profit_data.csv.gz", dtype=str)
+    g = pd.read_csv(f / "growth_data.csv.gz", dtype=str)
+    codes = p["code"].drop_duplicates().iloc[:3]
+    p = p[p["code"].isin(codes)].drop_duplicates(["code", "statDate"])
+    g = g[g["code"].isin(codes)].drop_duplicates(["code", "statDate"])
+    out = bs.parse_profit_growth(p, g)
+    assert out["yoy_eps_basic"].notna().mean() > 0.9
+    ref = g.assign(code=bs.stock_code(g["code"]), period=pd.to_datetime(g["statDate"])).set_index(["code", "period"])["YOYEPSBasic"]
+    got = out.set_index(["code", "report_period"])["yoy_eps_basic"]
+    np.testing.assert_allclose(got.to_numpy(), ref.astype(float).reindex(got.index).to_numpy())

@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from etfrot.errors import ConfigError
-from etfrot.portfolio.exclusions import apply_exclusions, cross_sectional_percentile, exclusion_flags
+from etfrot.portfolio.exclusions import (
+    apply_exclusions,
+    cross_sectional_percentile,
+    exclusion_flags,
+)
 from etfrot.portfolio.weights import alpha_weights, cap_weights, equal_weights
 
 
@@ -19,13 +23,18 @@ def test_equal_weights():
         equal_weights(["a", "a"])
 
 
-def test_alpha_weights_proportional_seed002():
-    # seed 002 "无剔除" alphas; weights ∝ alpha (the seed's table prints ≈ these: 25.4 %, 24.2 %, …)
+def test_alpha_weights_proportional_on_seed002_alphas():
+    """w ∝ alpha on the five alphas of seed 002's "无剔除" table. This does NOT reproduce the seed's weight
+    column (25.4 %, 24.2 %, 17.8 %, 17.0 %, 15.6 %): there 2.519 → 24.2 % but 2.395 → 25.4 %, which no rule
+    monotone in alpha can give; proportional weights give 24.3 % / 25.6 % for those two."""
     a = pd.Series({"159940": 2.395, "159507": 2.519, "159801": 1.703, "513750": 1.642, "560880": 1.589})
     w = alpha_weights(a)
     assert w.sum() == pytest.approx(1.0)
     np.testing.assert_allclose(w.to_numpy(), a.to_numpy() / a.sum())
-    assert w["159507"] == pytest.approx(0.2558, abs=1e-4)
+    assert w["159507"] == pytest.approx(2.519 / 9.848, abs=1e-12) and w["159940"] == pytest.approx(2.395 / 9.848, abs=1e-12)
+    seed = pd.Series({"159940": 0.254, "159507": 0.242, "159801": 0.178, "513750": 0.170, "560880": 0.156})
+    assert not (a.rank() == seed.rank()).all()  # the seed's column is not monotone in alpha: no weight rule matches it
+    assert (w.rank() == a.rank()).all()
 
 
 def test_alpha_weights_caps_redistribute_and_sum_to_one():
@@ -83,7 +92,7 @@ def test_double_exclusion_removes_exactly_the_flagged():
 
 
 def test_exclusions_on_panels_rowwise():
-    crowd, val = _factors()
+    crowd, _val = _factors()
     cp = pd.DataFrame([crowd.to_numpy(), crowd.to_numpy()[::-1]], columns=crowd.index,
                       index=pd.to_datetime(["2021-01-29", "2021-02-26"]))
     p = cross_sectional_percentile(cp)

@@ -47,14 +47,22 @@ def _perturbed_after(bundle, cut: pd.Timestamp, path, seed=1, drop=()):
     return write_bundle(path, tabs, source="synthetic")
 
 
-def test_null_market_excess_is_within_noise(null_run):
-    vm = null_run.variant_metrics()
-    assert list(vm.columns) == ["none", "double"]
-    years = vm.loc["days"].astype(float) / 252
-    t = vm.loc["information_ratio"].astype(float) * np.sqrt(years)  # t-stat of the mean excess
-    assert (t.abs() < 2.5).all(), t.to_dict()
-    assert (vm.loc["annual_excess"].astype(float).abs() < 0.06).all()
-    assert (vm.loc["periods"].astype(float) >= 24).all()  # a real backtest, not a stub
+def test_null_market_excess_is_within_noise(null_run, null_bundles):
+    """Look-ahead check (SPEC §1.4): on three signal=0 markets the no-exclusion and double-exclusion variants'
+    mean excess over the industry equal weight is within noise on each seed (|t| < 2.5, |annual excess| < 6 %)
+    and pooled over the seeds (|Σt|/√3 < 2.5); a strategy reading future macro, flows or prices would not be."""
+    ts = []
+    for i, b in enumerate(null_bundles):
+        vm = (null_run if i == 0 else M.build(b, CFG)).variant_metrics()
+        assert list(vm.columns) == ["none", "double"]
+        years = vm.loc["days"].astype(float) / 252
+        t = vm.loc["information_ratio"].astype(float) * np.sqrt(years)  # t-stat of the mean excess
+        assert (t.abs() < 2.5).all(), (i, t.to_dict())
+        assert (vm.loc["annual_excess"].astype(float).abs() < 0.06).all(), i
+        assert (vm.loc["periods"].astype(float) >= 24).all()  # a real backtest, not a stub
+        ts.append(t.to_numpy())
+    ts = np.array(ts)
+    assert ts.shape[0] >= 3 and (np.abs(ts.sum(axis=0)) / np.sqrt(ts.shape[0]) < 2.5).all(), ts
 
 
 def test_regimes_follow_the_bundle_macro_history(null_bundle, null_run):
@@ -142,7 +150,7 @@ def test_factor_rank_table_matches_the_seed_layout(null_run):
     t = M.factor_rank_table(res, "none", d)
     picks = res.weights["none"].loc[d]
     assert set(t.index) == set(picks[picks > 0].index)
-    rank_cols = [c for c in t.columns if c.endswith("(+)") or c.endswith("(−)")]
+    rank_cols = [c for c in t.columns if c.endswith(("(+)", "(−)"))]
     assert len(rank_cols) == int((res.directions.loc[d] != 0).sum()) > 0
     np.testing.assert_allclose(t["mean_rank"], t[rank_cols].mean(axis=1))
     f, sign = rank_cols[0].rsplit(" ", 1)
@@ -209,3 +217,49 @@ def test_signal_is_the_seed_ranking_table_of_the_last_rebalance(null_bundle, nul
     w = null_run.weights["none"].loc[d]
     pd.testing.assert_series_equal(t["weight"].sort_index(), w[w > 0].sort_index(), check_names=False)
     assert (t["regime"] == null_run.regimes["regime"][d]).all()
+
+
+FALLBACK_CFG = {"strategy": "regime_rotation", "exclusions": {"variants": ["none"]},
+                "rotation": {"t_threshold": 1e9, "skip_warmup": False}}  # no factor can be significant
+
+
+def test_fallback_is_said_in_words_and_printed_compactly(null_bundle, tmp_path):
+    """τ = 1e9: every date falls back to the industry equal weight. The signal says why, holds 1/n of the
+    eligible ETFs with no empty score/rank columns; the CLI prints one line instead of n rows; the report
+    lists the fallback months."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from etfrot.cli import app
+
+    res = M.build(null_bundle, FALLBACK_CFG)
+    assert (res.rules == "benchmark").all()
+    d = res.weights["none"].index[-1]
+    t = M.signal(null_bundle, FALLBACK_CFG)
+    n = int(res.universe.loc[d].sum())
+    q = res.regimes["regime"][d]
+    assert n > 5 and t.attrs["fallback"] and t.attrs["date"] == d
+    assert t.attrs["note"] == (f"no significant factor in quadrant {q}: holding the industry equal weight "
+                               "(none over the full sample either)")
+    assert list(t.columns) == ["name", "weight", "regime", "rule"] and len(t) == n
+    assert sorted(t.index) == sorted(res.universe.columns[res.universe.loc[d]])
+    np.testing.assert_allclose(t["weight"].to_numpy(), 1 / n, rtol=0, atol=1e-12)
+    assert t.attrs["compact"].startswith(f"{n} ETFs at {100 / n:.2f} % each: ") and "\n" not in t.attrs["compact"]
+
+    p = tmp_path / "fb.yaml"
+    p.write_text(yaml.safe_dump(FALLBACK_CFG))
+    r = CliRunner().invoke(app, ["signal", str(p), "--bundle", str(null_bundle.path)])
+    assert r.exit_code == 0, r.output
+    assert f"no significant factor in quadrant {q}: holding the industry equal weight" in r.output
+    assert f"{n} ETFs at {100 / n:.2f} % each" in r.output
+    assert "mean_rank" not in r.output and "score" not in r.output
+
+    _, secs = M.run(null_bundle, FALLBACK_CFG)
+    text = {s.title: s.text for s in secs}
+    latest = next(v for k, v in text.items() if "latest picks" in k)
+    assert "No significant factor in quadrant" in latest and f"{n} ETFs at" in latest
+    hist = next(s for s in secs if "regime history" in s.title)
+    fb = hist.tables["fallback dates"]
+    traded = res.weights["none"].index
+    assert fb.index.equals(pd.DatetimeIndex(traded, name="signal date")) and (fb["rule"] == "benchmark").all()
+    assert f"Fallback (no significant factor) on {len(traded)} rebalance date(s): {traded[0]:%Y-%m}, " in hist.text

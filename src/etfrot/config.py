@@ -87,6 +87,8 @@ class ScoresConfig(StrictModel):
     source: Literal["factor", "file", "random"] = "factor"
     factors: list[str] = Field(default_factory=lambda: ["mom20"])
     weights: list[float] | None = None  # composite weights (default equal)
+    #: factor name → parameters, e.g. {main_inflow: {n: 20}} (unknown names / parameters are rejected when computed)
+    params: dict[str, dict[str, int | float | str]] = Field(default_factory=dict)
     path: str | None = None
     seed: int = 0
 
@@ -98,6 +100,9 @@ class ScoresConfig(StrictModel):
             raise ValueError("scores.source 'factor' needs at least one name in scores.factors")
         if self.weights is not None and len(self.weights) != len(self.factors):
             raise ValueError(f"scores.weights has {len(self.weights)} values for {len(self.factors)} factors")
+        if self.params and set(self.params) - set(self.factors):
+            raise ValueError(f"scores.params names factor(s) {sorted(set(self.params) - set(self.factors))} that are not "
+                             f"in scores.factors {self.factors}")
         return self
 
 

@@ -103,7 +103,12 @@ def signal(
     synth = " (SYNTHETIC)" if b.is_synthetic else ""
     picks = current_picks(b, config, date)
     title = f"Picks on {picks.attrs['date']:%Y-%m-%d} — {picks.attrs['strategy']}" + synth
-    print_frame(picks, title)
+    if picks.attrs.get("note"):
+        console.print(f"{title}: {picks.attrs['note']}", soft_wrap=True)
+    if picks.attrs.get("compact"):  # a fallback holding many names at one weight: one line per weight, not n rows
+        console.print(picks.attrs["compact"], soft_wrap=True)
+    else:
+        print_frame(picks, title)
     orders = None
     if holdings is not None and capital is None:
         raise typer.BadParameter("--holdings needs --capital (the account's total value in CNY)", param_hint="--capital")

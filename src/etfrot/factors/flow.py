@@ -4,6 +4,11 @@ Raw flows are in CNY (or shares for large-order volume) and grow with an asset's
 scaled by the asset's own trading over the same window, which makes stocks and indices of any size
 comparable: flow_N = Σ_{t−N+1..t} flow / Σ_{t−N+1..t} amount (volume for DDE). Sums run over days
 where both the flow and the traded amount are known; at least half the window must be known.
+
+Windows: seed 001 table 3 defines net buy, net active buy and main-force inflow on "最新一期" (the latest
+period); at its weekly rebalancing that is the last week, so their default is N = 5 trading days (pass
+``n=20`` — in a config ``scores.params: {main_inflow: {n: 20}}`` — for a monthly period). DDE10 is a
+10-day sum by definition (10 日大单净买入量). Northbound (seed 002, monthly) keeps N = 20.
 Computed on a stock's (or an index's own) flows and bars; an index without flows rows of its own
 gets its constituents' weighted average of the scaled stock values (SPEC §2.5).
 """
@@ -34,22 +39,22 @@ def scaled_flow(flow: pd.DataFrame, scale: pd.DataFrame, n: int) -> pd.DataFrame
 
 @factor("net_buy", category="flow", level="stock", needs=("flows.net_buy_amount", "bars.amount"), sets=_SEED1,
         label="净买入额")
-def net_buy(x, n: int = 20) -> pd.DataFrame:
-    """Σ_N net_buy_amount / Σ_N amount, N = 20 (净买入额 scaled by traded amount; seed 001)."""
+def net_buy(x, n: int = 5) -> pd.DataFrame:
+    """Σ_N net_buy_amount / Σ_N amount, N = 5 (指数最新一期净买入额: the last week, scaled by traded amount; seed 001)."""
     return scaled_flow(x.dated("flows", "net_buy_amount"), x.bars("amount"), n)
 
 
 @factor("net_active_buy", category="flow", level="stock", needs=("flows.net_active_buy_amount", "bars.amount"),
         sets=_SEED1, label="净主动买入额")
-def net_active_buy(x, n: int = 20) -> pd.DataFrame:
-    """Σ_N net_active_buy_amount / Σ_N amount, N = 20 (净主动买入额 scaled by traded amount; seed 001)."""
+def net_active_buy(x, n: int = 5) -> pd.DataFrame:
+    """Σ_N net_active_buy_amount / Σ_N amount, N = 5 (最新一期净主动买入额: the last week, scaled by amount; seed 001)."""
     return scaled_flow(x.dated("flows", "net_active_buy_amount"), x.bars("amount"), n)
 
 
 @factor("main_inflow", category="flow", level="stock", needs=("flows.main_net_inflow", "bars.amount"), sets=_SEED1,
         label="主力净流入")
-def main_inflow(x, n: int = 20) -> pd.DataFrame:
-    """Σ_N main_net_inflow / Σ_N amount, N = 20 (主力净流入 scaled by traded amount; seed 001)."""
+def main_inflow(x, n: int = 5) -> pd.DataFrame:
+    """Σ_N main_net_inflow / Σ_N amount, N = 5 (最新一期主力净流入: the last week, scaled by traded amount; seed 001)."""
     return scaled_flow(x.dated("flows", "main_net_inflow"), x.bars("amount"), n)
 
 

@@ -53,7 +53,8 @@ def cap_weights(weights: pd.Series, cap: float | None, *, max_iter: int = 1000) 
 
 def alpha_weights(scores: pd.Series, codes=None, cap: float | None = None, fallback: str = "equal") -> pd.Series:
     """w_i ∝ max(α_i, 0) over the selected codes, capped at ``cap`` with redistribution (seed 002 §6:
-    "权重分布" by Alpha, e.g. alpha 2.395 → 25.4 %).
+    "权重分布" by Alpha). The seed's own table is not reproduced and cannot be by any rule monotone in
+    alpha: it prints 2.519 → 24.2 % but 2.395 → 25.4 %; proportional weights give 25.6 % / 24.3 %.
 
     Names with α ≤ 0 or NaN get 0. If no selected name has α > 0: ``fallback="equal"`` gives equal
     weights (fully invested), ``"cash"`` gives all zeros.

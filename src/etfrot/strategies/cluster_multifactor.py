@@ -202,7 +202,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     panels, notes = {}, []
     for name in dict.fromkeys([*cfg.test_factors, *cfg.scores.factors]):
         try:
-            p = eng.compute(name, "etf").reindex(index=dates, columns=mask.columns)
+            p = eng.compute(name, "etf", **cfg.scores.params.get(name, {})).reindex(index=dates, columns=mask.columns)
         except DataMissingError as e:
             notes.append(f"skipped {name}: {e}")
             continue
@@ -211,6 +211,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
                          "e.g. constituent weights for fundamentals or fund flows)")
             continue
         panels[name] = p
+    defs = [eps_growth_note(eng, cfg.scores.params.get("eps_growth_qoq", {}))] if "eps_growth_qoq" in panels else []
     results = {}
     for name, p in ((n, q) for n, q in panels.items() if n in cfg.test_factors):
         spec = get_factor(name)
@@ -218,7 +219,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
         r.category, r.label = spec.category, spec.label
         results[name] = r
     tests = FactorTestReport(results, factor_correlation(panels, dates, universe=mask) if len(panels) > 1 else pd.DataFrame(),
-                             {"universe": "cluster pool", "freq": cfg.frequency}, notes, syn, bundle.label)
+                             {"universe": "cluster pool", "freq": cfg.frequency}, notes + defs, syn, bundle.label)
     model_factors = [f for f in cfg.scores.factors if f in panels]
     left_out = [f for f in cfg.scores.factors if f not in panels]
     if not model_factors:
@@ -267,7 +268,8 @@ def run(bundle, config, out_dir=None, *, progress=None):
     figs = [charts.heatmap(tests.correlation, title="Factor correlation (mean cross-sectional rank corr)", synthetic=syn)] if len(tests.correlation) else []
     sections.append(Section("Single-factor tests on the pool (seed 001 tables 4–5, figure 4)",
                             "Weekly; IC against the next week's return; quantile backtest in 5 groups vs the pool's equal weight."
-                            + ("\nLeft out: " + "; ".join(notes) if notes else ""),
+                            + ("\nLeft out: " + "; ".join(notes) if notes else "")
+                            + ("\nFactor definitions: " + "; ".join(defs) if defs else ""),
                             tables={"table 4: IC and regression statistics": tests.table4(), "table 5: top-group backtests": tests.table5()},
                             figures=figs))
     sections.append(Section("Composite vs single factors (seed 001 tables 6–7)",
@@ -365,10 +367,22 @@ def signal(bundle, config, date=None) -> pd.DataFrame:
     pool = mask.iloc[-1]
     for f in cfg.scores.factors:
         try:
-            v = eng.compute(f, "etf").reindex(columns=mask.columns).loc[:d].iloc[-1].where(pool) * get_factor(f).direction
+            v = eng.compute(f, "etf", **cfg.scores.params.get(f, {})).reindex(columns=mask.columns).loc[:d].iloc[-1].where(pool) * get_factor(f).direction
         except DataMissingError:
             continue
         out[f"rank_{f}"] = v.rank(ascending=False, method="min").reindex(w.index).astype("Int64")
     out.index.name = "code"
     out.attrs["date"] = d
     return out.sort_values("score", ascending=False)
+
+
+def eps_growth_note(eng, params: dict) -> str:
+    """Which EPS YoY and which QoQ form ``eps_growth_qoq`` used on this bundle, in words (issue 13 item 5)."""
+    from etfrot.factors.fundamental import EPS_YOY_SOURCE, eps_yoy_source
+
+    src = eps_yoy_source(eng.inputs("stock"), params.get("yoy", "auto"))
+    what = (f"the source's EPS YoY ({EPS_YOY_SOURCE}, baostock YOYEPSBasic: year-to-date basic EPS)" if src == "source"
+            else "EPS YoY derived from the single-quarter eps (EPS_q / EPS_{q−4} − 1)")
+    form = params.get("form", "diff")
+    how = "g_q − g_{q−1} (difference of YoY growth)" if form == "diff" else "g_q / g_{q−1} − 1 (ratio form, |base| when ≤ 0)"
+    return f"eps_growth_qoq: {how} of {what}."

@@ -49,6 +49,7 @@ from etfrot.config import (
 )
 from etfrot.errors import DataMissingError
 from etfrot.portfolio import regime as R
+from etfrot.strategies import regime_fallback as FB
 from etfrot.strategies.coverage import Coverage, ScoreCoverage, coverage_section, factor_inputs
 
 SEED002_FACTORS = ["prosperity", "sue", "leader", "bubble", "reversal", "mom12_1", "crowding", "inflation_beta", "northbound"]
@@ -345,10 +346,13 @@ def build(bundle, config) -> RegimeRotationResult:
     if not variants:
         raise DataMissingError(f"no variant could run: {skipped}")
     notes = []
+    fmt = "%Y-%m" if bt_dates.to_period("M").is_unique else "%Y-%m-%d"
     if fb_rows.any():
-        notes.append(f"{int(fb_rows.sum())} rebalance date(s) without any significant factor held the benchmark (industry equal weight).")
+        notes.append(f"{int(fb_rows.sum())} rebalance date(s) without any significant factor held the benchmark (industry "
+                     f"equal weight): {', '.join(f'{d:{fmt}}' for d in bt_dates[fb_rows])}.")
     if cash_rows.any():
-        notes.append(f"{int(cash_rows.sum())} rebalance date(s) without any significant factor held cash.")
+        notes.append(f"{int(cash_rows.sum())} rebalance date(s) without any significant factor held cash: "
+                     f"{', '.join(f'{d:{fmt}}' for d in bt_dates[cash_rows])}.")
     coverage = Coverage.of(bundle, ["macro", f"{cfg.universe.kind}_bars", "index_bars", *factor_inputs(panels)], sc)
     if len(sc.tail) and known.any():
         coverage.notes.append(f"The regime is known to {bt_dates[np.flatnonzero(known)[-1]]:%Y-%m-%d} (macro series "
@@ -495,18 +499,28 @@ def sections(res: RegimeRotationResult, cfg: RegimeRotationConfig, bundle) -> li
                    + ([charts.lines_chart(rel, title=f"{title}: relative NAV (variant / benchmark)", synthetic=syn,
                                           ylabel="relative NAV", hline=1.0)] if len(rel.columns) else []))]
     last = res.weights[res.main].index[-1]
-    rank_tables = {f"factor ranks — {VARIANT_LABELS.get(v, v)}": factor_rank_table(res, v) for v in res.variants}
     rule = res.rules.get(last, "")
-    out.append(Section(f"{title}: latest picks ({last:%Y-%m-%d})",
-                       f"Regime {res.regimes['regime'].get(last) or 'unknown'} · rule: {rule}. Rank 1 = best on the factor "
-                       "in the direction its past in-quadrant IC says ((−) = sign-flipped); mean_rank = 综合排名; "
-                       "alpha = the equal-weight composite of direction-adjusted z-scores; weight ∝ positive alpha, capped.",
-                       tables={**rank_tables, "weights with alpha": weights_with_alpha(res)}))
+    regime = res.regimes["regime"].get(last) or "unknown"
+    why = FB.fallback_reason(rule, regime, cfg.rotation.fallback)
+    if why is None:
+        rank_tables = {f"factor ranks — {VARIANT_LABELS.get(v, v)}": factor_rank_table(res, v) for v in res.variants}
+        out.append(Section(f"{title}: latest picks ({last:%Y-%m-%d})",
+                           f"Regime {regime} · rule: {rule}. Rank 1 = best on the factor "
+                           "in the direction its past in-quadrant IC says ((−) = sign-flipped); mean_rank = 综合排名; "
+                           "alpha = the equal-weight composite of direction-adjusted z-scores; weight ∝ positive alpha, capped.",
+                           tables={**rank_tables, "weights with alpha": weights_with_alpha(res)}))
+    else:
+        w = res.weights[res.main].loc[last]
+        out.append(Section(f"{title}: latest picks ({last:%Y-%m-%d})",
+                           f"Regime {regime} · {why[0].upper()}{why[1:]}.\n{FB.compact_weights(w, res.names)}"))
     spells = R.regime_spells(res.regimes["regime"])
+    fb = FB.fallback_table(res, cfg.rotation.fallback)
+    fb_note = FB.fallback_months_note(fb) or "No traded rebalance date fell back to the benchmark or cash."
     out.append(Section(f"{title}: regime history",
                        "Quadrant per rebalance date from the latest released values of the two proxies; the rule and the "
-                       "factors in use that date.",
-                       tables={"regime spells": spells, "per date": regime_history(res)},
+                       f"factors in use that date. {fb_note}",
+                       tables={"regime spells": spells, "per date": regime_history(res),
+                               **({"fallback dates": fb} if len(fb) else {})},
                        figures=[regime_chart(res, syn)], max_rows=24))
     out.append(Section(f"{title}: factor IC by quadrant",
                        f"Mean {cfg.rotation.ic_method} IC, t-stat and number of periods within each quadrant as known at "
@@ -577,13 +591,27 @@ def signal(bundle, config, date=None) -> pd.DataFrame:
     """This period's picks (``etfrot signal``): the seed 002 ranking table for the last rebalance on or
     before ``date`` (default: the bundle's last day) — code → name, weight, score (alpha), rank on each
     factor in use, mean_rank, the regime and the rule (quadrant / full sample / benchmark) — for the main
-    variant; ``attrs``: date, regime, rule, variant."""
+    variant; ``attrs``: date, regime, rule, variant. On a fallback date (no significant factor) the table is
+    code → name, weight, regime, rule only, and ``attrs`` adds ``fallback`` True, ``note`` (the reason in
+    words, :func:`etfrot.strategies.regime_fallback.fallback_reason`) and ``compact`` (the weights in one
+    line per distinct weight)."""
     cfg = validate_config(config)
     d = pd.Timestamp(date) if date is not None else bundle.calendar[-1]
     if cfg.end is None or pd.Timestamp(cfg.end) > d:
         cfg = cfg.model_copy(update={"end": d.date()})
     res = build(bundle, cfg)
     last = res.weights[res.main].index[-1]
+    regime, rule = res.regimes["regime"].get(last), res.rules.get(last)
+    why = FB.fallback_reason(rule, regime, cfg.rotation.fallback)
+    if why is not None:  # no factor in use: no scores or ranks to show, only the benchmark's weights
+        w = res.weights[res.main].loc[last]
+        w = w[w > 0].sort_values(ascending=False)
+        t = pd.DataFrame({"name": res.names.reindex(w.index).to_numpy(), "weight": w.to_numpy()},
+                         index=pd.Index(w.index, name="code"))
+        t["regime"], t["rule"] = regime or "unknown", rule
+        t.attrs.update({"date": last, "regime": regime, "rule": rule, "variant": VARIANT_LABELS.get(res.main, res.main),
+                        "fallback": True, "note": why, "compact": FB.compact_weights(w, res.names)})
+        return t
     t = factor_rank_table(res, res.main, last).rename(columns={"alpha": "score"})
     front = ["name", "weight", "score"]
     t = t[front + [c for c in t.columns if c not in front]]

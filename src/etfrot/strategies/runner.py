@@ -134,7 +134,7 @@ def scores_panel(bundle, cfg: BacktestConfig, dates: pd.DatetimeIndex, mask: pd.
 
         eng = FactorEngine(bundle)
         level = "etf" if cfg.universe.kind == "etf" else "index"
-        panels = {n: eng.compute(n, level).reindex(index=dates, columns=codes) for n in s.factors}
+        panels = {n: eng.compute(n, level, **s.params.get(n, {})).reindex(index=dates, columns=codes) for n in s.factors}
         dirs = {n: get_factor(n).direction for n in s.factors}
         if len(panels) == 1:
             out = next(iter(panels.values())) * dirs[s.factors[0]]
