@@ -141,12 +141,15 @@ def test_end_to_end_on_small_synthetic_market(small_bundle, tmp_path):
 NULL_BENCH = {"kind": "equal_weight"}
 
 
-def _null_verdict(res, sections):
-    """(annual-excess 95 % CI holds 0, largest Newey–West |t| of the index factor's IC over the 4 test cells)."""
-    m = res.metrics(n_boot=200, seed=0)
+def _null_verdict(res, sections, level: float = 0.95):
+    """(annual-excess CI at ``level`` holds 0, largest Newey–West |t| of the index factor's IC over the 4 test cells)."""
+    from etfrot.backtest.metrics import block_bootstrap, excess_returns
+
+    e = excess_returns(res.nav, res.benchmark_nav.reindex(res.nav.index))
+    ci = block_bootstrap(e, n_boot=400, seed=0, level=level).loc["annual_excess"]
     itab = {k: v for s in sections for k, v in s.tables.items()}["index factor tests"]
     assert len(itab) == 4
-    return bool(m["annual_excess_ci_lo"] < 0 < m["annual_excess_ci_hi"]), float(itab["ic_t_nw"].abs().max())
+    return bool(ci["lo"] < 0 < ci["hi"]), float(itab["ic_t_nw"].abs().max())
 
 
 @pytest.mark.slow
@@ -158,9 +161,12 @@ def test_null_market_has_no_excess(null_bundles):
     What this can detect is shown by
     ``test_null_test_detects_a_planted_leak``: the same tiny model (1 epoch, hidden 4) fed windows that reach
     the label period fails both checks (measured: IC |t| 25.8, excess CI above 0). Its power against subtler
-    leaks (a few days of overlap) is not measured."""
+    leaks (a few days of overlap) is not measured. Three seeds, one family: each seed's CI is taken at
+    1 − 0.05/3 (Bonferroni), so that a null strategy fails with probability ≤ 5 %, not ≈ 14 % (with the seed-000
+    MMR default, ~2 indices held, seed 2 measured −10.4 % a year, 95 % CI [−18.9 %, −1.4 %], 98.3 % CI
+    [−20.5 %, +1.5 %]; the strategy also pays costs its benchmark does not)."""
     for i, b in enumerate(null_bundles):
-        ci_holds_zero, t = _null_verdict(*agru.run(b, tiny(benchmark=NULL_BENCH)))
+        ci_holds_zero, t = _null_verdict(*agru.run(b, tiny(benchmark=NULL_BENCH)), level=1 - 0.05 / len(null_bundles))
         assert ci_holds_zero and t < 3, (i, ci_holds_zero, t)
 
 
