@@ -26,6 +26,8 @@ def train(
                                      "instead of reading its path on every node."),
     address: str = typer.Option(None, "--address", help="ray: the cluster (auto, HOST:6379, ray://HOST:10001); "
                                 "default RAY_ADDRESS, else a local Ray."),
+    set_: list[str] = typer.Option(None, "--set", help="Override one config key, KEY=VALUE (YAML value), e.g. "
+                                   "--set model.seeds=1 --set model.train_date_stride=5; repeatable."),
 ) -> None:
     """Train AGRU (and the GRU / plain-MSE comparisons), write out-of-sample scores, test them, report."""
     import os
@@ -39,7 +41,9 @@ def train(
         raw["bundle"] = bundle
     if out:
         raw["out"] = str(out)
-    from etfrot.model.config import load_train_config
+    from etfrot.model.config import load_train_config, set_keys
+
+    raw = set_keys(raw, set_ or [])
 
     cfg = load_train_config(raw)
     b = _open_bundle(cfg.bundle, cfg.synth)
