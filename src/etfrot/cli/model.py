@@ -60,6 +60,29 @@ def train(
     console.print(f"models, scores and report in [bold]{res.out_dir}[/] (report: {res.report})")
 
 
+@model_app.command("report")
+def report(
+    config: Path = typer.Argument(..., help="The YAML training config the run was trained with."),
+    bundle: str = typer.Option(None, "--bundle", help="Bundle folder (overrides `bundle:` in the config)."),
+    out: Path = typer.Option(None, "--out", help="The run's folder (overrides `out:`)."),
+    set_: list[str] = typer.Option(None, "--set", help="Override one config key, KEY=VALUE; repeatable."),
+) -> None:
+    """Rebuild the tests and report of a trained run from its saved scores (no training)."""
+    from etfrot.cli.backtest import _open_bundle
+    from etfrot.config import read_yaml
+    from etfrot.model.config import load_train_config, set_keys
+    from etfrot.model.pipeline import report_from_run
+
+    raw = read_yaml(config)
+    if bundle:
+        raw["bundle"] = bundle
+    if out:
+        raw["out"] = str(out)
+    cfg = load_train_config(set_keys(raw, set_ or []))
+    res = report_from_run(_open_bundle(cfg.bundle, cfg.synth), cfg)
+    console.print(f"report rebuilt: [bold]{res.report}[/]")
+
+
 @model_app.command("predict")
 def predict(
     model_dir: Path = typer.Argument(..., help="A model folder written by `etfrot model train` (OUT/models/agru)."),
