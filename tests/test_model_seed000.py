@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etfrot.model.seed000 import METRICS, SEED000, comparison_table, inference_table, nw_rule_lags
+from etfrot.model.seed000 import (
+    METRICS,
+    SEED000,
+    comparison_table,
+    inference_table,
+    nw_rule_lags,
+)
 
 
 def _row(model, pool, **v):

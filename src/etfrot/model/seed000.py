@@ -153,9 +153,9 @@ def comparison_table(inf: pd.DataFrame) -> pd.DataFrame:
 
 def caveats(bundle, test_start, test_end, periods: int) -> list[str]:
     """What separates our figures from the seed's, read from the bundle (none is assumed)."""
-    out = [f"Window: ours {pd.Timestamp(test_start):%Y-%m} → {pd.Timestamp(test_end):%Y-%m} ({periods} monthly "
-           "periods); the seed's index tests run 2020-01 → 2025-05 and it does not state its stock test window — "
-           "different years, so the level of each figure is not comparable, only its order of magnitude and sign."]
+    out = [(f"Window: ours {pd.Timestamp(test_start):%Y-%m} → {pd.Timestamp(test_end):%Y-%m} ({periods} monthly "
+            "periods); the seed's index tests run 2020-01 → 2025-05 and it does not state its stock test window — "
+            "different years, so the level of each figure is not comparable, only its order of magnitude and sign.")]
     out += [f"Data: {c}." for c in bundle.manifest.get("caveats", [])]
     sb = bundle.table("stock_bars")
     if "amount" in sb and sb["amount"].isna().all():
