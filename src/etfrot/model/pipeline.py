@@ -219,6 +219,7 @@ def evaluate_and_report(bundle, cfg: TrainConfig, ds, scores: dict[str, pd.DataF
     ``evaluate.reference`` / ``evaluate.bootstrap`` ask for them) and the report of a trained run."""
     out = Path(cfg.out)
     tic = test_ic_table(scores, ds)
+    tic.to_csv(out / "test_ic.csv")
     table, notes, extra = None, [], []
     if cfg.evaluate is not None:
         from etfrot.model.evaluate import stock_factor_table
