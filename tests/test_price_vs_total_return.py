@@ -37,3 +37,25 @@ def test_like_for_like_comparisons_are_not_flagged(small_bundle, change):
     bench = benchmark_nav(small_bundle, cfg.benchmark.kind, cfg.benchmark.code)
     assert price_vs_total_return(small_bundle, cfg, bench, bench.index[0]) is None
     assert np.isfinite(bench.iloc[-1])
+
+
+def test_agru_run_on_price_indices_labels_every_output(small_bundle, tmp_path):
+    """agru_index_rotation with universe.kind index vs the total return: summary text, benchmark name (tables, CSV,
+    result), manifest and result/CAVEATS.txt all carry the warning."""
+    import json
+
+    import pandas as pd
+
+    px = small_bundle.panel("stock_bars", "close", adjusted=True)
+    scores = pd.DataFrame(np.random.default_rng(0).normal(size=px.shape), index=px.index, columns=px.columns)
+    scores.loc["2015-01-01":].to_parquet(tmp_path / "s.parquet")
+    cfg = {"strategy": "agru_index_rotation", "name": "tiny",
+           "stock_model": {"scores_path": str(tmp_path / "s.parquet"), "cache_dir": None, "evaluate": None},
+           "universe": {"kind": "index", "categories": ["industry_theme"]},
+           "selection": {"method": "top_quantile", "quantile": 0.1}, "report": {"bootstrap": 50}}
+    res, sections = air.run(small_bundle, cfg, tmp_path / "run")
+    assert sections[0].text.startswith("PRICE INDICES vs a TOTAL-RETURN benchmark")
+    assert "holdings are PRICE indices" in res.benchmark_name
+    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert man["caveats"][0].startswith("PRICE INDICES") and "understated" in man["caveats"][0]
+    assert (tmp_path / "run" / "result" / "CAVEATS.txt").read_text().startswith("PRICE INDICES")
