@@ -54,3 +54,19 @@ def test_agru_stock_real_pipeline_on_60_real_stocks(small_real):
     html = res.report.read_text()
     assert "Seed 000 tables" in html and "VWAP absent" in html and "survivorship" in html
     assert "No ST flags" in html
+
+
+def test_walk_forward_variant_folds_on_the_real_calendar(small_real):
+    """agru_stock_real_walk_forward: one fold per test year 2019–2022, each validated on the year before it and
+    trained on everything earlier (train ≤ 2017 / valid 2018 for the first, as the fixed split)."""
+    from etfrot.model.train import walk_forward_folds
+
+    bundle, _ = small_real
+    sp = load_train_config(read_yaml("agru_stock_real_walk_forward")).split
+    folds = walk_forward_folds(bundle.calendar, test_start=sp.test_start, valid_years=sp.valid_years,
+                               retrain=sp.retrain)
+    assert [f[0] for f in folds] == ["2019-01-01", "2020-01-01", "2021-01-01", "2022-01-01"]
+    _, train, valid, test = folds[0]
+    assert train == (None, pd.Timestamp("2017-12-31")) and valid == (pd.Timestamp("2018-01-01"), pd.Timestamp("2018-12-31"))
+    assert folds[-1][2] == (pd.Timestamp("2021-01-01"), pd.Timestamp("2021-12-31"))
+    assert test[0] == pd.Timestamp("2019-01-01") and folds[-1][3][1] == bundle.calendar[-1]
