@@ -26,7 +26,13 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-HEADING = "## Real scale: agru_stock_real on the imported qlib dump, train ≤ 2017, valid 2018, test 2019–2022"
+HEADINGS = {"agru_stock_real": "## Real scale: agru_stock_real on the imported qlib dump, train ≤ 2017, valid 2018, "
+                               "test 2019–2022",
+            "agru_stock_real_walk_forward": "## Real scale, walk-forward: agru_stock_real_walk_forward on the imported "
+                                            "qlib dump, yearly retraining, test 2019–2022"}
+SPLITS = {"agru_stock_real": "fixed split: train ≤ 2017, valid 2018 (early stopping), test 2019–2022",
+          "agru_stock_real_walk_forward": "walk-forward: one model per test year 2019–2022, trained on all earlier "
+                                          "years but the last, validated on that one"}
 
 
 def overrides(a) -> list[str]:
@@ -40,7 +46,7 @@ def _sets(a) -> list[str]:
 
 
 def train(a, log: Path) -> None:
-    cmd = [sys.executable, "-m", "etfrot", "model", "train", "agru_stock_real", "--bundle", a.bundle, "--out", a.run,
+    cmd = [sys.executable, "-m", "etfrot", "model", "train", a.config, "--bundle", a.bundle, "--out", a.run,
            "--backend", "process", "--jobs", str(a.jobs), *_sets(a)]
     gnu = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     t0 = time.perf_counter()
@@ -88,18 +94,19 @@ def section(a, timing: dict) -> str:
               f"stride {a.valid_stride} for early stopping, CPU, {a.jobs} worker processes × "
               f"{a.threads} thread")
     cmd = (f"`etfrot data import-qlib ../shared/data/real/qlib_cn_2014_2022 --out B --members "
-           f"../shared/data/real/index_membership_qlib` then `etfrot model train agru_stock_real --bundle B --out RUN "
+           f"../shared/data/real/index_membership_qlib` then `etfrot model train {a.config} --bundle B --out RUN "
            f"--backend process --jobs {a.jobs} {' '.join('--set ' + s for s in overrides(a))}` (what "
-           f"`benchmarks/bench_agru_real.py --bundle B --run RUN` runs)")
+           f"`benchmarks/bench_agru_real.py --config {a.config} --bundle B --run RUN` runs); {SPLITS[a.config]}")
     cols = ["model", "pool", "ic_mean", "icir", "ic_t_nw", "ic_win_rate", "long_excess_annual",
             "long_excess_max_drawdown", "long_ir", "long_short_annual", "long_short_sharpe", "periods",
             "stocks_per_date"]
-    md = [HEADING, "",
-          (f"{cmd}. Budget (the largest that fitted this shared 2-core machine in about 45 minutes): {budget}. "
+    md = [HEADINGS[a.config], "",
+          (f"{cmd}. Budget (sized to this shared 2-core machine): {budget}"
+          + (f", {hist['fold'].nunique()} folds" if "fold" in hist else "") + ". "
           f"Data: {n_stocks:,} stocks (the dump's CSI 300/500 members of its window); pools all / CSI 300 / CSI 500 point-in-time "
           "from `index_membership_qlib`. The dump has no amount and no VWAP: the model's VWAP input is the close. No "
           "delisted stock is in the dump (survivorship bias; its README: 90 of the 1,434 members of the period are "
-          "absent), and no ST flag (excluding ST excludes nothing). Test 2019-01 → 2022-12."), "",
+          "absent), and no ST flag (excluding ST excludes nothing)."), "",
           (f"Wall time: {wall / 60:.1f} min in total" if wall else "Wall time: not recorded")
           + (f"; peak RSS of the main process {peak:.2f} GiB (GNU time)" if peak else "")
           + f"; load average at the end {load[0]:.1f} (shared machine). Per model (training incl. validation passes, "
@@ -124,6 +131,7 @@ def section(a, timing: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="agru_stock_real", choices=sorted(HEADINGS))
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--run", required=True)
     ap.add_argument("--seeds", type=int, default=1)
@@ -141,14 +149,14 @@ def main() -> None:
     if not (run / "scores" / "agru.parquet").exists():
         run.mkdir(parents=True, exist_ok=True)
         train(a, log)
-    subprocess.run([sys.executable, "-m", "etfrot", "model", "report", "agru_stock_real", "--bundle", a.bundle,
+    subprocess.run([sys.executable, "-m", "etfrot", "model", "report", a.config, "--bundle", a.bundle,
                     "--out", a.run, *_sets(a)], check=True, cwd=ROOT)
     timing = time_log(log)
     if timing["wall_s"] is None and (run / "bench_wall.json").exists():
         timing["wall_s"] = json.loads((run / "bench_wall.json").read_text())["wall_s"]
     from bench_agru import write_sections
 
-    write_sections(a.out, {HEADING: section(a, timing)})
+    write_sections(a.out, {HEADINGS[a.config]: section(a, timing)})
     print(f"wrote {a.out}")
 
 
