@@ -102,14 +102,14 @@ def section(a, timing: dict) -> str:
             "stocks_per_date"]
     md = [HEADINGS[a.config], "",
           (f"{cmd}. Budget (sized to this shared 2-core machine): {budget}"
-          + (f", {hist['fold'].nunique()} folds" if "fold" in hist else "") + ". "
+          + (f", {hist['fold'].nunique()} folds" if "fold" in hist and hist["fold"].nunique() > 1 else "") + ". "
           f"Data: {n_stocks:,} stocks (the dump's CSI 300/500 members of its window); pools all / CSI 300 / CSI 500 point-in-time "
           "from `index_membership_qlib`. The dump has no amount and no VWAP: the model's VWAP input is the close. No "
           "delisted stock is in the dump (survivorship bias; its README: 90 of the 1,434 members of the period are "
           "absent), and no ST flag (excluding ST excludes nothing)."), "",
           (f"Wall time: {wall / 60:.1f} min in total" if wall else "Wall time: not recorded")
           + (f"; peak RSS of the main process {peak:.2f} GiB (GNU time)" if peak else "")
-          + f"; load average at the end {load[0]:.1f} (shared machine). Per model (training incl. validation passes, "
+          + f"; load average {load[0]:.1f} when this section was written (shared machine; 2–5.5 during the run). Per model (training incl. validation passes, "
           "from history.csv; peak RSS of its worker process):", "",
           _md_table(per.round(4)), "",
           "Test IC against the standardised 20-day forward return (all test rebalance dates, weekly ∪ monthly):", "",
@@ -121,12 +121,25 @@ def section(a, timing: dict) -> str:
           "(lags ⌊4(n/100)^(2/9)⌋); the seed's column blank where it publishes none. Its plain-MSE AGRU / GRU "
           "comparison sits beside our mse / gru rows (our GRU uses the 2/1 loss):"), "",
           _md_table(comparison_table(inf)), "",
+          _reading(per, inf, a), "",
           ("Caveats next to the numbers: a different window (ours 2019–2022, the seed's index tests 2020–2025; its stock "
           f"window is not stated), a universe of {n_stocks:,} large and mid caps instead of all A-shares, survivorship "
           f"bias, no VWAP, no ST flags, {a.seeds} seed(s) and every {a.stride}-th training date instead of 5 seeds on "
           "every date: the levels are not comparable with the seed's, and "
           f"{int(ft['periods'].max())} monthly periods leave wide intervals (see the CIs).")]
     return "\n".join(md)
+
+
+def _reading(per: pd.DataFrame, inf: pd.DataFrame, a) -> str:
+    """Facts read off the tables: which fits hit the epoch cap, which IC means have a CI above 0."""
+    capped = [v for v, r in per.iterrows() if r["epochs"] >= a.epochs]
+    ic = inf[inf["metric"] == "ic_mean"]
+    sig = [f"{r.model}/{r.pool}" for r in ic.itertuples() if r.ci_lo > 0]
+    return ("Reading: " + (f"{', '.join(capped)} ran to the epoch cap ({a.epochs}) — the cap, not early stopping, ended "
+                           "them, so they are under-trained at this budget; " if capped else "every fit stopped early; ")
+            + ("IC means whose 95 % CI lies above 0: " + ", ".join(sig) if sig else "no IC mean has a 95 % CI above 0")
+            + ". The first table's ic_t_nw uses 0 lags (non-overlapping monthly returns); the comparison's t uses "
+            f"{int(ic['nw_lags'].max())} lags.")
 
 
 def main() -> None:
