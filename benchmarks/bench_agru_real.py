@@ -109,7 +109,7 @@ def section(a, timing: dict) -> str:
           "absent), and no ST flag (excluding ST excludes nothing)."), "",
           (f"Wall time: {wall / 60:.1f} min in total" if wall else "Wall time: not recorded")
           + (f"; peak RSS of the main process {peak:.2f} GiB (GNU time)" if peak else "")
-          + f"; load average {load[0]:.1f} when this section was written (shared machine; 2–5.5 during the run). Per model (training incl. validation passes, "
+          + f"; load average {load[0]:.1f} when this section was written (a shared machine). Per model (training incl. validation passes, "
           "from history.csv; peak RSS of its worker process):", "",
           _md_table(per.round(4)), "",
           "Test IC against the standardised 20-day forward return (all test rebalance dates, weekly ∪ monthly):", "",
