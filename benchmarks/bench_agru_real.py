@@ -36,9 +36,10 @@ SPLITS = {"agru_stock_real": "fixed split: train ≤ 2017, valid 2018 (early sto
 
 
 def overrides(a) -> list[str]:
+    comp = [c for c in a.compare.split(",") if c]
     return [f"model.seeds={a.seeds}", f"model.epochs={a.epochs}", f"model.patience={a.patience}",
             f"model.train_date_stride={a.stride}", f"model.valid_date_stride={a.valid_stride}",
-            f"model.num_threads={a.threads}"]
+            f"model.num_threads={a.threads}"] + ([] if comp == ["gru", "mse"] else [f"evaluate.compare=[{','.join(comp)}]"])
 
 
 def _sets(a) -> list[str]:
@@ -103,7 +104,8 @@ def section(a, timing: dict) -> str:
     md = [HEADINGS[a.config], "",
           (f"{cmd}. Budget (sized to this shared 2-core machine): {budget}"
           + (f", {hist['fold'].nunique()} folds" if "fold" in hist and hist["fold"].nunique() > 1 else "") + ". "
-          f"Data: {n_stocks:,} stocks (the dump's CSI 300/500 members of its window); pools all / CSI 300 / CSI 500 point-in-time "
+          + (f"{a.note} " if getattr(a, "note", "") else "")
+          + f"Data: {n_stocks:,} stocks (the dump's CSI 300/500 members of its window); pools all / CSI 300 / CSI 500 point-in-time "
           "from `index_membership_qlib`. The dump has no amount and no VWAP: the model's VWAP input is the close. No "
           "delisted stock is in the dump (survivorship bias; its README: 90 of the 1,434 members of the period are "
           "absent), and no ST flag (excluding ST excludes nothing)."), "",
@@ -154,6 +156,8 @@ def main() -> None:
     ap.add_argument("--patience", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--compare", default="gru,mse", help="variants beside agru (comma list; '' = agru alone)")
+    ap.add_argument("--note", default="", help="a sentence added to the budget paragraph (e.g. how the run went)")
     ap.add_argument("--time-log", help="a /usr/bin/time -v log of the training run (else RUN/train.log)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "agru.md"))
     a = ap.parse_args()
