@@ -259,3 +259,23 @@ def test_cli_cut_real_on_a_qlib_directory(tmp_path):
     assert r.exit_code == 0, r.output
     assert (tmp_path / "cut" / "calendars" / "day.txt").read_text().split()[-1] == f"{at:%Y-%m-%d}"
     assert len(np.fromfile(tmp_path / "cut" / "features" / "sh600000" / "close.day.bin", "<f4")) == 1 + 10
+
+
+def test_members_dir_adds_point_in_time_pools(tmp_path):
+    """--members DIR: its csi500.txt becomes 000905.SH members (open interval when it ends on the last day), its
+    csi300.txt replaces the dump's; a folder without instrument files is refused."""
+    src = write_qlib(tmp_path / "q", {"sh600000": stock(0, np.full(30, 10.0)), "sz000001": stock(0, np.full(30, 9.0)),
+                                      "sh000300": index(0, np.full(30, 4000.0))},
+                     instruments={"csi300": [("SH600000", "2021-01-04", "2021-02-12")]})
+    mem = tmp_path / "members"
+    mem.mkdir()
+    (mem / "csi500.txt").write_text(f"SZ000001\t2021-01-11\t{CAL[-1]:%Y-%m-%d}\n")
+    (mem / "csi300.txt").write_text("SH600000\t2021-01-18\t2021-01-29\n")
+    m = import_qlib(src, tmp_path / "b", members=mem).bundle.table("index_members").set_index("index_code")
+    assert m.loc["000905.SH", "stock_code"] == "000001.SZ" and m.loc["000905.SH", "start_date"] == pd.Timestamp("2021-01-11")
+    assert pd.isna(m.loc["000905.SH", "end_date"])
+    assert m.loc["000300.SH", "start_date"] == pd.Timestamp("2021-01-18")
+    assert m.loc["000300.SH", "end_date"] == pd.Timestamp("2021-01-29")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SourceError, match="no <name>.txt instrument file"):
+        import_qlib(src, tmp_path / "b2", members=tmp_path / "empty")

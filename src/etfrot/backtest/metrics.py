@@ -164,6 +164,15 @@ def years_of(nav: pd.Series, periods: int = P_YEAR) -> float:
     return (len(_nav(nav)) - 1) / periods
 
 
+def block_indices(n: int, *, n_boot: int = 1000, block: int = 20, seed: int = 0) -> np.ndarray:
+    """(n_boot, n) int indices of circular moving-block resamples of 0..n−1: ⌈n/block⌉ runs of ``block``
+    consecutive positions from uniform random starts (wrapping around), cut to n (Politis & Romano 1992)."""
+    rng = np.random.default_rng(seed)
+    nb = -(-n // block)
+    starts = rng.integers(0, n, size=(n_boot, nb))
+    return (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_boot, nb * block)[:, :n] % n
+
+
 def block_bootstrap(excess: pd.Series | np.ndarray, *, n_boot: int = 1000, block: int = 20, seed: int = 0,
                     periods: int = P_YEAR, level: float = 0.95) -> pd.DataFrame:
     """Circular moving-block bootstrap of daily excess returns → CIs of annual excess and IR.
@@ -178,11 +187,7 @@ def block_bootstrap(excess: pd.Series | np.ndarray, *, n_boot: int = 1000, block
     if n < 2 * block:
         raise ValidationError("bootstrap", None, f"{n} daily returns are too few for blocks of {block}",
                               fix="use a shorter block or a longer backtest")
-    rng = np.random.default_rng(seed)
-    nb = -(-n // block)
-    starts = rng.integers(0, n, size=(n_boot, nb))
-    idx = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_boot, nb * block)[:, :n] % n
-    x = e[idx]
+    x = e[block_indices(n, n_boot=n_boot, block=block, seed=seed)]
     ann = np.expm1(np.log1p(x).sum(axis=1) * periods / n)
     sd = x.std(axis=1, ddof=1)
     ir = np.divide(x.mean(axis=1), sd, out=np.full(n_boot, np.nan), where=sd > 0) * np.sqrt(periods)

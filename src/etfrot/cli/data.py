@@ -51,6 +51,8 @@ def import_qlib_cmd(
     min_days: int = typer.Option(20, help="Series shorter than this that stop before the dump ends are stubs (skipped)."),
     volume_adjusted: bool = typer.Option(False, "--volume-adjusted", help="The dump's volume is divided by factor."),
     full: bool = typer.Option(False, "--full", help="Rewrite OUT from scratch instead of appending new days."),
+    members: Path = typer.Option(None, "--members", help="A folder of more instrument files (csi500.txt …, same "
+                                 "layout), e.g. ../shared/data/real/index_membership_qlib: point-in-time pools."),
 ) -> None:
     """Import a qlib cn_data dump (qlib's binary format, read without pyqlib) into a bundle, with a quality report.
 
@@ -60,7 +62,7 @@ def import_qlib_cmd(
     from etfrot.data.qlib_import import import_qlib
 
     r = import_qlib(src, out, start=start, end=end, instruments=instruments, min_days=min_days,
-                    volume_adjusted=volume_adjusted, full=full, progress=True)
+                    volume_adjusted=volume_adjusted, full=full, progress=True, members=members)
     b = r.bundle
     what = "full import" if r.appended_days is None else f"update: {r.appended_days} new days appended"
     console.print(f"{what} {src} → {b.path} (hash {b.content_hash[:12]}) in {sum(r.timings.values()):.1f}s")

@@ -26,6 +26,8 @@ def train(
                                      "instead of reading its path on every node."),
     address: str = typer.Option(None, "--address", help="ray: the cluster (auto, HOST:6379, ray://HOST:10001); "
                                 "default RAY_ADDRESS, else a local Ray."),
+    set_: list[str] = typer.Option(None, "--set", help="Override one config key, KEY=VALUE (YAML value), e.g. "
+                                   "--set model.seeds=1 --set model.train_date_stride=5; repeatable."),
 ) -> None:
     """Train AGRU (and the GRU / plain-MSE comparisons), write out-of-sample scores, test them, report."""
     import os
@@ -39,7 +41,9 @@ def train(
         raw["bundle"] = bundle
     if out:
         raw["out"] = str(out)
-    from etfrot.model.config import load_train_config
+    from etfrot.model.config import load_train_config, set_keys
+
+    raw = set_keys(raw, set_ or [])
 
     cfg = load_train_config(raw)
     b = _open_bundle(cfg.bundle, cfg.synth)
@@ -54,6 +58,29 @@ def train(
         print_frame(res.factor_table.set_index("model")[cols],
                f"Stock factor tests, {cfg.evaluate.freq}, {cfg.evaluate.quantiles} groups{tag} (all columns in the report)")
     console.print(f"models, scores and report in [bold]{res.out_dir}[/] (report: {res.report})")
+
+
+@model_app.command("report")
+def report(
+    config: Path = typer.Argument(..., help="The YAML training config the run was trained with."),
+    bundle: str = typer.Option(None, "--bundle", help="Bundle folder (overrides `bundle:` in the config)."),
+    out: Path = typer.Option(None, "--out", help="The run's folder (overrides `out:`)."),
+    set_: list[str] = typer.Option(None, "--set", help="Override one config key, KEY=VALUE; repeatable."),
+) -> None:
+    """Rebuild the tests and report of a trained run from its saved scores (no training)."""
+    from etfrot.cli.backtest import _open_bundle
+    from etfrot.config import read_yaml
+    from etfrot.model.config import load_train_config, set_keys
+    from etfrot.model.pipeline import report_from_run
+
+    raw = read_yaml(config)
+    if bundle:
+        raw["bundle"] = bundle
+    if out:
+        raw["out"] = str(out)
+    cfg = load_train_config(set_keys(raw, set_ or []))
+    res = report_from_run(_open_bundle(cfg.bundle, cfg.synth), cfg)
+    console.print(f"report rebuilt: [bold]{res.report}[/]")
 
 
 @model_app.command("predict")

@@ -9,7 +9,8 @@
   vs round(pre_close·(1 ± board limit), 2), pre_close = previous adjusted close / today's factor.
 * **Indices** (SH000xxx, SZ399xxx, BJ899xxx) → ``index_bars`` (levels; ``factor`` ignored).
 * **Instrument files** other than ``all.txt`` → ``index_members`` (csi300 → 000300.SH …); an interval ending on
-  the window's last day is open (end_date NaN).
+  the window's last day is open (end_date NaN). ``members=DIR`` adds the ``DIR/<name>.txt`` files of the same
+  layout (e.g. ``index_membership_qlib`` with csi500.txt, csi1000.txt); a name in both replaces the dump's file.
 * ETF folders, stubs (series shorter than ``min_days`` that stop before the dump's last day), folders missing a
   required field and unknown codes are not imported: each is listed in the quality report and ``skipped.csv``.
 * **Survivorship**: stocks whose series stop while the dump goes on are delisted; when none do, the manifest's
@@ -244,7 +245,7 @@ def _empty(name: str) -> pd.DataFrame:
 
 def import_qlib(src: str | Path, out: str | Path, *, start=None, end=None, instruments: str = "all",
                 min_days: int = 20, volume_adjusted: bool = False, full: bool = False, progress: bool = False,
-                echo=None) -> QlibImport:
+                echo=None, members: str | Path | None = None) -> QlibImport:
     """Import the qlib directory ``src`` into the bundle ``out`` (module docstring); an existing bundle written by
     this importer is updated incrementally (only days after its last day are added) unless ``full``."""
     src, out = Path(src).resolve(), Path(out)
@@ -260,6 +261,9 @@ def import_qlib(src: str | Path, out: str | Path, *, start=None, end=None, instr
     cal = cal_all[win]
     old = _old_bundle(out) if not full else None
     inst = read_instruments(src)
+    extra = _extra_members(members, rep)
+    members_meta = {"dir": str(Path(members).resolve()), "files": sorted(extra)} if members is not None else None
+    inst.update(extra)
     f = _classify(ctx, Folders.scan(src).frame, _wanted(instruments, inst, src), inst)
     _etf_report(ctx, src, f, cal_all)
     ctx.step("scan")
@@ -342,6 +346,7 @@ def import_qlib(src: str | Path, out: str | Path, *, start=None, end=None, instr
     skipped = f.loc[f["use"] == "", ["folder", "code", "kind", "why"]].reset_index(drop=True)
     meta = {"importer": "import-qlib", "src": str(src), "window": [f"{cal[0]:%Y-%m-%d}", f"{cal[-1]:%Y-%m-%d}"],
             "calendar": [f"{cal[0]:%Y-%m-%d}", f"{cal[-1]:%Y-%m-%d}"], "instruments": instruments,
+            "members": members_meta,
             "fields": {"stocks": s_fields, "indices": i_fields, "absent": absent}, "vwap": vwap_note,
             "volume_adjusted": volume_adjusted, "survivorship": caveats[0] if caveats else
             f"{len(delisted)} stocks stop trading before the dump's last day (delisted)",
@@ -357,6 +362,20 @@ def import_qlib(src: str | Path, out: str | Path, *, start=None, end=None, instr
     skipped.to_csv(out / "skipped.csv", index=False)
     ctx.step("write")
     return QlibImport(bundle=bundle, report=rep, appended_days=appended, skipped=skipped, timings=ctx.timings)
+
+
+def _extra_members(members, rep: QualityReport) -> dict[str, pd.DataFrame]:
+    """``members/<name>.txt`` instrument files (none without ``members``); ``all.txt`` ignored."""
+    if members is None:
+        return {}
+    d = Path(members)
+    extra = {k: v for k, v in read_instruments(d, "").items() if k != "all"}
+    if not extra:
+        raise SourceError(f"--members {d}: no <name>.txt instrument file (CODE<TAB>start<TAB>end) in it")
+    rep.add("qlib_extra_members", "qlib", f"membership files from {d}", ", ".join(sorted(extra)),
+            sum(len(v) for v in extra.values()), len(extra), "imported as index_members (replace the dump's file "
+            "of the same name)")
+    return extra
 
 
 def _old_bundle(out: Path) -> Bundle | None:

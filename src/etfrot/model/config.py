@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from etfrot.config import StrictModel, SynthConfig, load_config
+from etfrot.errors import ConfigError
 
 
 class ModelConfig(StrictModel):
@@ -114,6 +115,8 @@ class EvalConfig(StrictModel):
     freq: Literal["weekly", "monthly"] = "monthly"
     quantiles: int = Field(10, ge=2)
     compare: list[Literal["gru", "mse"]] = Field(default_factory=lambda: ["gru", "mse"])
+    reference: Literal["seed000"] | None = None  # print the published figures of seed 000 §2 beside ours
+    bootstrap: int = Field(0, ge=0)  # block-bootstrap resamples for 95 % CIs of the table's figures (0 = none)
 
 
 class TrainConfig(StrictModel):
@@ -129,6 +132,22 @@ class TrainConfig(StrictModel):
     evaluate: EvalConfig | None = Field(default_factory=EvalConfig)
     predict_on: Literal["rebalance", "daily"] = "rebalance"  # test scores on weekly ∪ monthly dates, or every day
     checkpoints: bool = True
+
+
+def set_keys(raw: dict, specs: list[str]) -> dict:
+    """``["model.seeds=1", "split.train_end=2016-12-31"]`` → a copy of ``raw`` with those keys set (YAML values);
+    a key the config does not know is rejected when the config is validated."""
+    import yaml
+
+    from etfrot.sweep import set_dotted
+
+    out = raw
+    for spec in specs:
+        key, eq, val = spec.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"--set {spec!r}: expected KEY=VALUE, e.g. model.seeds=1")
+        out = set_dotted(out, key.strip(), yaml.safe_load(val), create=True)
+    return out
 
 
 def load_train_config(source) -> TrainConfig:

@@ -210,15 +210,69 @@ def train_from_config(bundle, cfg: TrainConfig, *, progress: bool = True, log=No
         hists.append(run.history.assign(variant=v))
     history = pd.concat(hists, ignore_index=True)
     history.to_csv(out / "history.csv", index=False)
+    return evaluate_and_report(bundle, cfg, ds, scores, history)
+
+
+def evaluate_and_report(bundle, cfg: TrainConfig, ds, scores: dict[str, pd.DataFrame],
+                        history: pd.DataFrame) -> TrainResult:
+    """Test IC, the stock factor tables per pool (+ seed 000's figures, NW t and bootstrap CIs when
+    ``evaluate.reference`` / ``evaluate.bootstrap`` ask for them) and the report of a trained run."""
+    out = Path(cfg.out)
     tic = test_ic_table(scores, ds)
-    table, notes = None, []
+    tic.to_csv(out / "test_ic.csv")
+    table, notes, extra = None, [], []
     if cfg.evaluate is not None:
         from etfrot.model.evaluate import stock_factor_table
 
         e = cfg.evaluate
-        table, _results, notes = stock_factor_table(bundle, scores, pools=e.pools, freq=e.freq, quantiles=e.quantiles)
-    report = write_model_report(out, bundle, cfg, tic, table, history, scores, notes)
+        table, results, notes = stock_factor_table(bundle, scores, pools=e.pools, freq=e.freq, quantiles=e.quantiles)
+        table.to_csv(out / "factor_tests.csv", index=False)
+        if e.reference or e.bootstrap:
+            extra.append(_seed000_section(bundle, cfg, table, results, scores, out))
+    report = write_model_report(out, bundle, cfg, tic, table, history, scores, notes, extra)
     return TrainResult(out, scores, history, tic, table, report, notes)
+
+
+def report_from_run(bundle, cfg: TrainConfig) -> TrainResult:
+    """Rebuild tests and report of a run already trained into ``cfg.out`` (its scores/ and history.csv)."""
+    from etfrot.model.dataset import WindowDataset
+
+    out = Path(cfg.out)
+    files = sorted((out / "scores").glob("*.parquet")) if (out / "scores").is_dir() else []
+    if not files or not (out / "history.csv").exists():
+        raise EtfrotError(f"{out} holds no trained run (scores/*.parquet and history.csv); train it first with "
+                          "`etfrot model train CONFIG --out DIR`")
+    names = ["agru"] + [v for v in (cfg.evaluate.compare if cfg.evaluate else []) if v != "agru"]
+    have = {f.stem: f for f in files}
+    missing = [v for v in names if v not in have]
+    if missing:
+        raise EtfrotError(f"{out}/scores lacks {missing} (has {sorted(have)}); retrain or drop them from evaluate.compare")
+    scores = {v: pd.read_parquet(have[v]) for v in names}
+    w = cfg.window
+    ds = WindowDataset.from_bundle(bundle, lookback=w.lookback, horizon=w.horizon, start=w.start, end=w.end,
+                                   min_stocks=w.min_stocks, pool=w.pool, **w.dataset_kwargs())
+    return evaluate_and_report(bundle, cfg, ds, scores, pd.read_csv(out / "history.csv"))
+
+
+def _seed000_section(bundle, cfg: TrainConfig, table: pd.DataFrame, results: dict, scores: dict, out: Path):
+    from etfrot.model.seed000 import caveats, comparison_table, inference_table
+    from etfrot.report.html import Section
+
+    e = cfg.evaluate
+    inf = inference_table(table, results, n_boot=e.bootstrap)
+    inf.to_csv(out / "seed000_tables.csv", index=False)
+    first = min(sc.index[sc.notna().any(axis=1)][0] for sc in scores.values())
+    last = max(sc.index[sc.notna().any(axis=1)][-1] for sc in scores.values())
+    periods = int(table["periods"].max())
+    notes = caveats(bundle, first, last, periods)
+    lab = "SYNTHETIC DATA. " if bundle.is_synthetic else ""
+    text = (f"{lab}Seed 000 §2's figures beside ours ({e.freq}, {e.quantiles} groups). Ours: estimate [95 % CI from a "
+            f"circular block bootstrap, {e.bootstrap} resamples: blocks of 3 periods for IC statistics, 20 days for "
+            "daily returns] and the Newey–West t of the mean (IC; daily long excess; daily long–short return; lags "
+            "⌊4(n/100)^(2/9)⌋). ICIR = mean/std of the period IC, not annualised. Seed 000's column is blank where "
+            "the seed publishes no figure. Caveats: " + " ".join(notes))
+    return Section("Seed 000 tables: ours beside the published figures", text,
+                   tables={"seed 000 comparison": comparison_table(inf)})
 
 
 def _seeds(m: ModelConfig) -> list[int]:
@@ -226,7 +280,7 @@ def _seeds(m: ModelConfig) -> list[int]:
 
 
 def write_model_report(out: Path, bundle, cfg: TrainConfig, tic: pd.DataFrame, table: pd.DataFrame | None,
-                       history: pd.DataFrame, scores: dict, notes: list[str]) -> Path:
+                       history: pd.DataFrame, scores: dict, notes: list[str], extra: list | None = None) -> Path:
     """report.html: test IC table, stock factor tests per pool, training curves (all labelled SYNTHETIC if so)."""
     from etfrot.report import charts, write_report
     from etfrot.report.html import Section
@@ -235,7 +289,8 @@ def write_model_report(out: Path, bundle, cfg: TrainConfig, tic: pd.DataFrame, t
     lab = "SYNTHETIC DATA. " if syn else ""
     m = cfg.model
     text = (f"{lab}AGRU stock model (seed 000 §2): GRU({m.hidden_size}×{m.num_layers}) over {cfg.window.lookback}-day "
-            f"windows of adjusted OHLC, volume and VWAP (normalised per sample), attention over all steps, linear head; "
+            f"windows of adjusted OHLC, volume and VWAP (normalised per sample{_vwap_note(bundle)}), attention over all "
+            "steps, linear head; "
             f"label = {cfg.window.horizon}-day forward return z-scored per date; loss = decile-weighted MSE "
             f"({m.extreme_weight:g}/{m.base_weight:g}); early stopping on validation Rank IC; "
             f"{len(_seeds(m))} seed(s) averaged; split: {cfg.split.scheme}"
@@ -263,6 +318,7 @@ def write_model_report(out: Path, bundle, cfg: TrainConfig, tic: pd.DataFrame, t
                             "suspended, ST or closed at a limit on the rebalance date excluded; long = top group against "
                             "the pool's equal weight; long–short = top − bottom. " + " ".join(notes),
                             tables={"factor tests": table.set_index(["model", "pool"])}, figures=figs))
+    secs += list(extra or [])
     curves = history.groupby(["variant", "epoch"])["valid_rank_ic"].mean().unstack("variant")
     best = history.groupby(["variant", "fold", "seed"]).agg(epochs=("epoch", "max"), best_epoch=("best_epoch", "first"),
                                                            best_valid_rank_ic=("valid_rank_ic", "max"))
@@ -285,6 +341,12 @@ def write_model_report(out: Path, bundle, cfg: TrainConfig, tic: pd.DataFrame, t
                         sections=secs, config=cfg.model_dump(mode="json"),
                         manifest={"data_hash": bundle.content_hash, "bundle": str(bundle.path),
                                   "seeds": {"model": _seeds(cfg.model)}})
+
+
+def _vwap_note(bundle) -> str:
+    """', VWAP absent from the data: the close stands in' when stock_bars carry no amount at all."""
+    sb = bundle.table("stock_bars")
+    return "; VWAP absent from the data: the close stands in" if "amount" in sb and sb["amount"].isna().all() else ""
 
 
 def predict_with_saved(model_dir, bundle, *, start=None, end=None, freq: str = "daily", fold: str | None = None,

@@ -331,6 +331,9 @@ def run(bundle, config, out_dir=None, *, progress=None):
     else:
         w_trade, trade_scores = w_idx.loc[:, w_idx.to_numpy().any(axis=0)], scores
         bench = runner.benchmark_for(bundle, cfg, inst, uni.reindex(columns=inst.prices.columns, fill_value=False))
+    price_warning = runner.price_vs_total_return(bundle, cfg, bench, w_trade.index[0])
+    if price_warning:  # named in every output that names the benchmark (tables, CSV, summary, result)
+        bench = bench.rename(f"{bench.name} [total return; holdings are PRICE indices]")
     sc = runner.score_coverage(trade_scores, w_trade, runner.schedule(cfg, inst))
     res = runner.backtest_weights(cfg, w_trade, inst, bench, trade_scores, coverage=sc)
     w_idx = sc.trim(w_idx)
@@ -379,6 +382,8 @@ def run(bundle, config, out_dir=None, *, progress=None):
             "constituent weights (or stock scores) for most ETF-tracked indices, so the selection is degenerate.")
     if thin:
         sections[0].text = sections[0].text + thin
+    if price_warning:
+        sections[0].text = f"{price_warning} {sections[0].text}"
     sections.append(Section("Index factor tests (seed 000 §3.2)",
                             f"{lab}Index factor = constituent-weighted mean of the AGRU stock scores (latest weight "
                             f"snapshot, coverage ≥ {cfg.index_factor.min_coverage:.0%}; median coverage over the "
@@ -392,7 +397,8 @@ def run(bundle, config, out_dir=None, *, progress=None):
     sections.extend(_model_sections(bundle, cfg, variants, hist, ds, lab, syn))
     sections.append(runner.coverage_section(inputs, title=cfg.report.title or cfg.name))
     if out_dir is not None:
-        runner.write_run(out_dir, res, sections, cfg, bundle, coverage=inputs)
+        runner.write_run(out_dir, res, sections, cfg, bundle, coverage=inputs,
+                         caveats=[price_warning] if price_warning else None)
     return res, sections
 
 

@@ -161,6 +161,26 @@ def benchmark_for(bundle, cfg: BacktestConfig, inst: Instruments, mask: pd.DataF
     return nav
 
 
+def price_vs_total_return(bundle, cfg: BacktestConfig, bench: pd.Series | None, start) -> str | None:
+    """A warning when price indices (``universe.kind: index``, no dividends) are held against a total-return
+    benchmark, with the measured gap: annual return of the total-return index − that of its price index over the
+    backtest (≈ the dividend yield by which the excess is understated); None when the comparison is like for like."""
+    from etfrot.backtest.benchmarks import index_nav
+    from etfrot.backtest.metrics import annual_return
+
+    if bench is None or cfg.universe.kind != "index" or cfg.benchmark.kind != "total_return":
+        return None
+    price = index_nav(bundle, cfg.benchmark.code or "000300.SH")
+    tr = bench[bench.index >= pd.Timestamp(start)].dropna()
+    common = tr.index.intersection(price.index)
+    gap = (annual_return(tr[common]) - annual_return(price[common])) if len(common) > 2 else float("nan")
+    size = f"{gap:.2%} a year" if np.isfinite(gap) else "the dividend yield (not measurable here)"
+    return (f"PRICE INDICES vs a TOTAL-RETURN benchmark: the strategy holds index levels, which earn no dividends, "
+            f"against {bench.name}, which reinvests them — every excess figure is understated by about the dividend "
+            f"yield: {size} over the backtest (total-return minus price index of {cfg.benchmark.code}). Hold the ETFs "
+            "(universe.kind: etf) or compare with the price index (benchmark.kind: index) for a like-for-like excess.")
+
+
 def build_weights(bundle, cfg: BacktestConfig):
     """(weights, scores, mask, instruments) of a config, all point-in-time on the rebalance dates."""
     from etfrot.data.calendar import rebalance_dates
@@ -293,8 +313,10 @@ def run_manifest(cfg: BacktestConfig, bundle, coverage: Coverage | None = None) 
     return out
 
 
-def write_run(out_dir, res, sections, cfg: BacktestConfig, bundle, coverage: Coverage | None = None) -> Path:
-    """Write report.html, tables/, manifest.json, config.json and result/ into ``out_dir``."""
+def write_run(out_dir, res, sections, cfg: BacktestConfig, bundle, coverage: Coverage | None = None,
+              caveats: list[str] | None = None) -> Path:
+    """Write report.html, tables/, manifest.json, config.json and result/ into ``out_dir`` (``caveats`` go into
+    the manifest and result/ beside the report's own text)."""
     import json
 
     from etfrot.report import write_report
@@ -304,5 +326,9 @@ def write_run(out_dir, res, sections, cfg: BacktestConfig, bundle, coverage: Cov
     conf = config_dict(cfg)
     res.save(out / "result")
     (out / "config.json").write_text(json.dumps(conf, indent=2, ensure_ascii=False))
+    man = run_manifest(cfg, bundle, coverage)
+    if caveats:
+        man["caveats"] = list(caveats)
+        (out / "result" / "CAVEATS.txt").write_text("\n".join(caveats) + "\n")
     return write_report(out, title=cfg.report.title or cfg.name, synthetic=bundle.is_synthetic, data_label=bundle.label,
-                        sections=sections, config=conf, manifest=run_manifest(cfg, bundle, coverage))
+                        sections=sections, config=conf, manifest=man)

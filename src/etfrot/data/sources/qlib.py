@@ -68,10 +68,11 @@ def read_calendar(root: Path) -> pd.DatetimeIndex:
     return cal
 
 
-def read_instruments(root: Path) -> dict[str, pd.DataFrame]:
-    """Every ``instruments/<name>.txt`` as a frame (qlib, code, start, end); ``qlib`` upper-cased."""
+def read_instruments(root: Path, sub: str = "instruments") -> dict[str, pd.DataFrame]:
+    """Every ``<sub>/<name>.txt`` of ``root`` (``sub=""``: ``root/<name>.txt``) as a frame (qlib, code, start, end);
+    ``qlib`` upper-cased."""
     out = {}
-    for f in sorted((Path(root) / "instruments").glob("*.txt")):
+    for f in sorted((Path(root) / sub).glob("*.txt")):
         d = pd.read_csv(f, sep="\t", header=None, dtype=str, usecols=[0, 1, 2], names=["qlib", "start", "end"])
         d["qlib"] = d["qlib"].str.strip().str.upper()
         try:
