@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from etfrot.backtest import runner
 from etfrot.cli import app
 from etfrot.errors import ConfigError
+from etfrot.strategies import runner
 
 
 def _config(bundle, **over) -> dict:
@@ -38,12 +38,16 @@ def test_cli_backtest_then_report(small_bundle, tmp_path):
     assert man["data_hash"] == small_bundle.content_hash and man["synthetic"] is True
     assert man["config"]["selection"]["n"] == 5 and "seeds" in man
     before = pd.read_csv(out / "tables" / "mom20_top5_summary_metrics.csv", index_col=0)
+    cap_csv = out / "tables" / "mom20_top5_capacity_trade_participation.csv"
+    cap_before = pd.read_csv(cap_csv)
+    cap_csv.unlink()
     (out / "report.html").unlink()
     r = CliRunner().invoke(app, ["report", str(out)])
     assert r.exit_code == 0, r.output + repr(r.exception)
     assert "SYNTHETIC DATA" in (out / "report.html").read_text()
     after = pd.read_csv(out / "tables" / "mom20_top5_summary_metrics.csv", index_col=0)
     pd.testing.assert_frame_equal(before, after)
+    pd.testing.assert_frame_equal(cap_before, pd.read_csv(cap_csv))  # the capacity section is rebuilt from the bundle
 
 
 def test_cli_rejects_unknown_keys(small_bundle, tmp_path):
@@ -81,4 +85,4 @@ def test_runner_variants_index_universe_next_open_random_scores(small_bundle):
     assert r1.execution == "next_open" and not np.allclose(r1.nav.iloc[-1], r2.nav.iloc[-1])
     info = small_bundle.info("index")
     assert (info.loc[r1.trades["code"], "category"] == "industry_theme").all()
-    assert [s.title for s in secs][0].endswith("summary")
+    assert secs[0].title.endswith("summary")

@@ -10,10 +10,10 @@ import pytest
 
 from etfrot.backtest import metrics as M
 from etfrot.backtest import run_backtest
-from etfrot.backtest.runner import instruments, universe_mask
 from etfrot.config import load_config
 from etfrot.data.calendar import rebalance_dates
 from etfrot.portfolio import select_weights
+from etfrot.strategies.runner import instruments, universe_mask
 
 N_SEEDS = 60
 

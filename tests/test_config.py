@@ -37,7 +37,7 @@ def test_yaml_file_loads_with_defaults_filled(tmp_path):
     assert isinstance(c, BacktestConfig)
     assert c.universe.categories == ["industry_theme"] and c.universe.min_listed_months == 3
     assert c.scores.factors == ["mom20", "bias"] and c.selection.n == 5
-    assert c.costs.fee_per_side == 0.001 and c.execution == "next_open" and c.frequency == "monthly"
+    assert c.costs.fee_per_side == 0.001 and c.execution.price == "next_open" and c.frequency == "monthly"
     assert c.start == dt.date(2015, 1, 1) and c.end is None
     d = config_dict(c)
     assert d["start"] == "2015-01-01" and d["benchmark"]["kind"] == "equal_weight"
@@ -48,7 +48,7 @@ def test_defaults_follow_seed_000():
     c = load_config({})
     assert c.costs.fee_per_side == 0.0005  # 0.1 % round trip
     assert c.benchmark.kind == "total_return" and c.benchmark.code == "000300.SH"
-    assert c.execution == "next_close" and c.frequency == "weekly"
+    assert c.execution.price == "next_close" and c.frequency == "weekly"
 
 
 def test_unknown_key_names_the_key_and_the_allowed_ones():

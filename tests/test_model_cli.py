@@ -71,7 +71,11 @@ def test_cli_train_then_predict_reproduces_scores(small_bundle, tmp_path):
     out = tmp_path / "run"
     for f in ("report.html", "history.csv", "scores/agru.parquet", "scores/mse.parquet", "models/agru/fixed/model.pt"):
         assert (out / f).exists(), f
-    assert "SYNTHETIC" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "SYNTHETIC" in html
+    assert "time and memory per seed" in html and "time per epoch (s)" in html  # issue 12 item 5
+    h = pd.read_csv(out / "history.csv")
+    assert (h["seconds"] > 0).all() and (h["peak_rss_mib"] > 0).all()
     scores = pd.read_parquet(out / "scores" / "agru.parquet")
     assert scores.index[0] >= pd.Timestamp("2015-07-01")
     r = CliRunner().invoke(app, ["model", "predict", str(out / "models" / "agru"), "--bundle", str(small_bundle.path),

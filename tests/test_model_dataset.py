@@ -16,7 +16,7 @@ def panels(n=3, T=12):
     t = np.arange(1, T + 1, dtype=float)[:, None]
     k = np.arange(1, n + 1, dtype=float)[None, :]
     close = t * k  # close of stock i on day t = t·(i+1)
-    P = lambda a: pd.DataFrame(np.broadcast_to(a, (T, n)).copy(), index=dates, columns=cols)  # noqa: E731
+    P = lambda a: pd.DataFrame(np.broadcast_to(a, (T, n)).copy(), index=dates, columns=cols)
     return {"open": P(close - 0.5), "high": P(close + 1), "low": P(close - 1), "close": P(close),
             "volume": P(100 * t + 0 * k), "vwap": P(close + 0.25)}
 
@@ -146,3 +146,58 @@ def test_pool_keeps_only_point_in_time_members(small_bundle):
     z = np.where(ds.sample_mask(), ds.label, np.nan)
     rows = np.isfinite(z).any(axis=1)
     assert rows.sum() > 100 and np.nanmax(np.abs(np.nanmean(z[rows], axis=1))) < 1e-5
+
+
+def test_volume_is_split_adjusted_with_the_adjustment_factor():
+    """A 2-for-1 split on day 6 (raw close 10 → 5, raw volume 100 → 200, adj_factor 1 → 2): the adjusted
+    volume is 100 on every day, so the normalised window's volume is exactly 1 across the split; raw volume
+    (adjust_volume=False) shows the jump (100/150 before, 200/150 after in a 4-day window over the split)."""
+    idx, cols = DATES, ["S0", "S1"]
+    P = lambda v: pd.DataFrame(v, index=idx, columns=cols, dtype=float)
+    before = np.arange(12)[:, None] < 6
+    close = P(np.where(before, 10.0, 5.0) * np.ones((12, 2)))
+    vol = P(np.where(before, 100.0, 200.0) * np.ones((12, 2)))
+    raw = {"open": close, "high": close, "low": close, "close": close, "volume": vol, "amount": close * vol,
+           "adj_factor": P(np.where(before, 1.0, 2.0) * np.ones((12, 2))), "is_suspended": P(np.zeros((12, 2)))}
+    ds = WindowDataset.from_bundle(FakeBundle(raw), lookback=4, horizon=1, min_stocks=1, label_winsor=None)
+    x = ds.windows(np.array([7]), np.array([0]))  # days 4..7 straddle the split
+    np.testing.assert_allclose(x[0, :, 4], 1.0, rtol=1e-6)
+    np.testing.assert_allclose(x[0, :, 3], 1.0, rtol=1e-6)  # adjusted close is 10 throughout
+    raw_ds = WindowDataset.from_bundle(FakeBundle(raw), lookback=4, horizon=1, min_stocks=1, adjust_volume=False,
+                                       label_winsor=None)
+    np.testing.assert_allclose(raw_ds.windows(np.array([7]), np.array([0]))[0, :, 4],
+                               [100 / 150, 100 / 150, 200 / 150, 200 / 150], rtol=1e-6)
+
+
+def _jump_panels():
+    """100 stocks on day 0 → day 1: returns 0.0 %, 0.1 %, …, 9.8 % for 99 of them and +200 % for one
+    (a relisting jump) from day 1 to day 2; every stock has a full 2-day window on day 1."""
+    idx, cols = DATES[:4], [f"S{i}" for i in range(100)]
+    r = np.append(np.arange(99) * 0.001, 2.0)
+    c0 = np.ones(100)
+    close = pd.DataFrame([c0, c0, c0 * (1 + r), c0 * (1 + r)], index=idx, columns=cols)
+    p = {k: close for k in ("open", "high", "low", "close", "vwap")}
+    p["volume"] = close * 0 + 1e4
+    return p, r
+
+
+def test_label_is_winsorised_per_date_before_standardising():
+    """Clipped at the 1 % / 99 % quantiles of the date (linear interpolation, numpy): the +200 % stock gets the
+    99 % quantile's return, and the z-score is that of the clipped cross-section."""
+    p, r = _jump_panels()
+    ds = WindowDataset.from_panels(p, lookback=2, horizon=1, min_stocks=2)
+    lo, hi = 0.99 * 0.001, 0.098 + 0.01 * (2.0 - 0.098)  # positions 0.99 and 98.01 of the sorted returns
+    w = np.clip(r, lo, hi)
+    np.testing.assert_allclose(ds.label[1], (w - w.mean()) / w.std(ddof=1), rtol=1e-4, atol=1e-5)
+    assert ds.label[1, 99] == pytest.approx(ds.label[1].max())
+    assert ds.label[1, 99] < 3.0  # clipped: near the top of the others, not a 10-sigma outlier
+    np.testing.assert_allclose(ds.raw_label[1], r, atol=1e-6)  # the raw return is kept (float32)
+
+
+def test_label_winsor_none_keeps_the_jump_and_bad_quantiles_raise():
+    p, r = _jump_panels()
+    ds = WindowDataset.from_panels(p, lookback=2, horizon=1, min_stocks=2, label_winsor=None)
+    np.testing.assert_allclose(ds.label[1], (r - r.mean()) / r.std(ddof=1), rtol=1e-4, atol=1e-5)
+    assert ds.label[1, 99] > 9.0  # unclipped, the jump is a ~10-sigma label
+    with pytest.raises(ValidationError, match="label_winsor"):
+        WindowDataset.from_panels(p, lookback=2, horizon=1, min_stocks=2, label_winsor=(0.9, 0.1))

@@ -11,6 +11,7 @@ import pytest
 
 from etfrot.errors import ConfigError, EtfrotError
 from etfrot.model import DateSplit, StockModel, WindowDataset, grouped_ic, walk_forward
+from etfrot.model.train import RESOURCE_COLUMNS
 
 L, H = 20, 10
 KW = dict(hidden_size=8, num_layers=1, epochs=4, patience=4, batch_size=400, lr=5e-3, seeds=1,
@@ -33,7 +34,7 @@ def toy_panels(n=50, T=420, signal=1.0, seed=0):
     lo = np.minimum(op, close) * (1 - 0.01 * rng.random((T, n)))
     vol = np.exp(10 + 0.3 * rng.normal(size=(T, n)))
     cols = [f"S{i:03d}" for i in range(n)]
-    P = lambda x: pd.DataFrame(x, index=dates, columns=cols)  # noqa: E731
+    P = lambda x: pd.DataFrame(x, index=dates, columns=cols)
     return {"open": P(op), "high": P(hi), "low": P(lo), "close": P(close), "volume": P(vol), "vwap": P((hi + lo + close) / 3)}
 
 
@@ -80,6 +81,11 @@ def test_null_market_gives_no_test_rank_ic():
     assert abs(t) < 3 and abs(ic) < 0.15, (ic, t)  # within noise (≈ 12 independent 10-day periods)
 
 
+def _learnt(h: pd.DataFrame) -> pd.DataFrame:
+    """The history without wall time and memory (which vary run to run)."""
+    return h.drop(columns=[c for c in RESOURCE_COLUMNS if c in h])
+
+
 def test_poisoned_test_period_changes_nothing_in_training(signal_ds, trained):
     """Replace every price and volume from the test start on (so its labels too) by garbage: training
     history, early stopping and weights are identical."""
@@ -91,7 +97,7 @@ def test_poisoned_test_period_changes_nothing_in_training(signal_ds, trained):
     poisoned = WindowDataset.from_panels(p, lookback=L, horizon=H)
     assert not np.allclose(np.nan_to_num(poisoned.label[300:]), np.nan_to_num(signal_ds.label[300:]))
     m = StockModel(**KW).fit(poisoned, tr, va)
-    pd.testing.assert_frame_equal(m.history_, trained.history_)
+    pd.testing.assert_frame_equal(_learnt(m.history_), _learnt(trained.history_))
     for k, v in trained.states[0].items():
         assert np.array_equal(v.numpy(), m.states[0][k].numpy()), k
     # ... while poisoning the validation period does change early stopping / history
@@ -113,7 +119,7 @@ def test_checkpoint_resume_equals_uninterrupted_run(signal_ds, trained, tmp_path
     tr, va, te = split(signal_ds)
     StockModel(**{**KW, "epochs": 2}, checkpoint_dir=tmp_path).fit(signal_ds, tr, va)  # "interrupted" after 2
     resumed = StockModel(**KW, checkpoint_dir=tmp_path).fit(signal_ds, tr, va)
-    pd.testing.assert_frame_equal(resumed.history_, trained.history_)
+    pd.testing.assert_frame_equal(_learnt(resumed.history_), _learnt(trained.history_))
     pd.testing.assert_frame_equal(resumed.predict(signal_ds, te[0]), trained.predict(signal_ds, te[0]))
     with pytest.raises(EtfrotError, match="other data or settings"):
         StockModel(**{**KW, "lr": 1e-2}, checkpoint_dir=tmp_path).fit(signal_ds, tr, va)
@@ -138,7 +144,7 @@ def test_predict_is_aligned_panel(signal_ds, trained):
 def test_split_purges_gap_before_next_part():
     dates = pd.bdate_range("2020-01-01", periods=100)
     m = DateSplit((dates[0], dates[49]), (dates[50], dates[79]), (dates[80], dates[99])).masks(dates, gap=5)
-    assert np.flatnonzero(m["train"]).tolist() == list(range(0, 45))
+    assert np.flatnonzero(m["train"]).tolist() == list(range(45))
     assert np.flatnonzero(m["valid"]).tolist() == list(range(50, 75))
     assert np.flatnonzero(m["test"]).tolist() == list(range(80, 100))
     with pytest.raises(ConfigError, match="before valid"):
@@ -165,3 +171,11 @@ def test_walk_forward_retrains_yearly_and_covers_test_range():
     pd.testing.assert_frame_equal(m.predict(ds, "2018-01-01", "2018-12-31"), once.loc[:"2018-12-31"])
     with pytest.raises(ConfigError, match="retrain"):
         walk_forward(ds, test_start="2018-01-01", retrain="monthly", **kw)
+
+
+def test_history_records_epoch_wall_time_and_peak_memory(trained):
+    """Every epoch of every seed carries its wall time (> 0 s) and the process's peak RSS (> 0 MiB, non-decreasing)."""
+    h = trained.history_
+    assert (h["seconds"] > 0).all()
+    assert (h["peak_rss_mib"] > 0).all()
+    assert (h.groupby("seed")["peak_rss_mib"].diff().dropna() >= 0).all()

@@ -10,9 +10,14 @@ the costs, the benchmark and the execution price::
     scores: {source: factor, factors: [mom20]}
     selection: {method: top_n, n: 10}
     frequency: weekly
-    execution: next_close
-    costs: {fee_per_side: 0.0005, slippage: 0.0}
+    execution: next_close         # or {price: next_close, lot_size: 100, max_participation: 0.2}
+    costs: {fee_per_side: 0.0005, slippage: 0.0}   # + min_fee: 5.0, stamp_duty: 0.0 with lots
+    capital: 1.0e6                # CNY: the lot-based engine's account and the capacity report
     benchmark: {kind: total_return, code: 000300.SH}
+
+``execution.lot_size`` switches on the lot-based engine (:mod:`etfrot.backtest.lots`: whole lots,
+``costs.min_fee`` per order, ``costs.stamp_duty`` on sells, ``capital``); without it the weight-based
+engine runs and the seeds' figures are unchanged.
 
 Unknown keys and bad values raise :class:`~etfrot.errors.ConfigError` naming the key path, what was
 given and what is allowed. Strategies extend :class:`BacktestConfig` (subclass it, add sections) and
@@ -26,7 +31,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from etfrot.errors import ConfigError
 
@@ -109,10 +121,31 @@ class SelectionConfig(StrictModel):
 
 
 class CostsConfig(StrictModel):
-    """Trading costs per side as fractions of traded value (seed 000: 0.1 % round trip ⇒ 0.0005)."""
+    """Trading costs per side as fractions of traded value (seed 000: 0.1 % round trip ⇒ 0.0005); with lots
+    also ``min_fee`` CNY per order (commission minimum) and ``stamp_duty`` on sells (0 for ETFs)."""
 
     fee_per_side: float = Field(0.0005, ge=0.0, lt=0.05)
     slippage: float = Field(0.0, ge=0.0, lt=0.05)
+    min_fee: float = Field(0.0, ge=0.0)
+    stamp_duty: float = Field(0.0, ge=0.0, lt=0.05)
+
+
+class ExecutionConfig(StrictModel):
+    """When trades happen and in what units: ``price`` next_close (default) / next_open / same_close;
+    ``lot_size`` shares per lot (set it to run the lot-based engine, 100 on SSE/SZSE); ``max_participation``
+    cap of each order as a fraction of the ETF's 20-day average traded amount (lot engine only).
+    A plain string (``execution: next_open``) is the price."""
+
+    price: Execution = "next_close"
+    lot_size: int | None = Field(None, ge=1)
+    max_participation: float | None = Field(None, gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.max_participation is not None and self.lot_size is None:
+            raise ValueError("execution.max_participation caps orders of the lot-based engine; "
+                             "set execution.lot_size too (e.g. 100)")
+        return self
 
 
 class BenchmarkConfig(StrictModel):
@@ -145,18 +178,36 @@ class BacktestConfig(StrictModel):
     scores: ScoresConfig = Field(default_factory=ScoresConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     frequency: Frequency = "weekly"
-    execution: Execution = "next_close"
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     costs: CostsConfig = Field(default_factory=CostsConfig)
+    capital: float = Field(1e6, gt=0.0)  # CNY (lot-based engine; capacity report)
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
     start: dt.date | None = None
     end: dt.date | None = None
     report: ReportConfig = Field(default_factory=ReportConfig)
 
+    @field_validator("execution", mode="before")
+    @classmethod
+    def _execution_string(cls, v):
+        return {"price": v} if isinstance(v, str) else v
+
     @model_validator(mode="after")
     def _dates(self):
         if self.start and self.end and self.start >= self.end:
             raise ValueError(f"start {self.start} must be before end {self.end}")
+        if (self.costs.min_fee > 0 or self.costs.stamp_duty > 0) and self.execution.lot_size is None:
+            raise ValueError("costs.min_fee / costs.stamp_duty apply to orders in shares: set execution.lot_size "
+                             "(e.g. 100) to run the lot-based engine, or leave them at 0")
         return self
+
+    def lot_rules(self):
+        """The :class:`etfrot.backtest.lots.LotRules` of this config, or None (weight-based engine)."""
+        if self.execution.lot_size is None:
+            return None
+        from etfrot.backtest.lots import LotRules
+
+        return LotRules(capital=self.capital, lot_size=self.execution.lot_size, min_fee=self.costs.min_fee,
+                        stamp_duty=self.costs.stamp_duty, max_participation=self.execution.max_participation)
 
 
 #: strategy name → config model (strategies add theirs with register_config)

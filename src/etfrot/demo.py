@@ -121,6 +121,9 @@ def run_compare(bundle, configs: dict, out_dir: str | Path, *, oos_start=None, t
                                  "No parameter was chosen on the out-of-sample period: it is shown apart so that a "
                                  "reader can see how the rules did on data they were not fitted to.",
                                  tables={n: split_metrics(r, oos_start) for n, r in results.items()}))
+    from etfrot.report.tearsheet import comparison_sections
+
+    sections += comparison_sections(results, synthetic=syn, bundle=bundle)
     sections.append(Section("Latest picks", "The holdings each strategy would set at its latest rebalance date.",
                             tables={f"{n}": p.set_index("code") for n, p in picks.items()}))
     for n, r in results.items():

@@ -28,200 +28,36 @@ Vectorised: the weights and costs of all executions are computed at once as (reb
 arrays under the assumption that the previous execution reached its targets; only executions where
 a held asset cannot trade (and the one after each) are recomputed in a loop over those rebalance
 dates with numpy bodies. The daily pass is one gather over (day × code). No Python loop over days.
+
+Opt-in realism (SPEC §7 "whole lots of 100 shares, a minimum fee per order, capital"): pass
+``lots=LotRules(capital=1e6, lot_size=100, min_fee=5.0)`` and the raw (unadjusted) prices; the account is
+then run in shares and CNY by :func:`etfrot.backtest.lots.run_lots` and reported in the same
+:class:`Result` (plus ``Result.lots``). The weight-based engine stays the default.
+
+Module split: :mod:`~etfrot.backtest.inputs` (checks, window, execution prices), this module (the
+weight-based kernel and :func:`assemble_result`, shared by both engines), :mod:`~etfrot.backtest.lots`
+(the lot-based kernel), :mod:`~etfrot.backtest.result` (the Result type).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
-
 import numpy as np
 import pandas as pd
 
-from etfrot.errors import DataMissingError, ValidationError
+from etfrot.backtest.inputs import (
+    EXECUTIONS,
+    ExecPrices,
+    Inputs,
+    benchmark_levels,
+    execution_prices,
+    prepare_inputs,
+)
+from etfrot.backtest.result import _EPS, Result
+from etfrot.errors import ValidationError
 
-EXECUTIONS = ("next_close", "next_open", "same_close")
-_EPS = 1e-12
-
-
-# --------------------------------------------------------------------------------------------- result
-@dataclass
-class Result:
-    """What a backtest returns.
-
-    ``nav`` daily NAV (1.0 at the close of the first signal date), ``benchmark_nav`` normalised the same
-    way, ``trades`` one row per (execution, code) that changed or was meant to change, ``rebalances`` one
-    row per execution, ``skipped`` the trades that could not be made, ``delistings`` the holdings paid out
-    at their last price, ``pending`` signals whose execution day lies after the data. ``weights`` (daily
-    held weights, end of day) and ``cash`` are computed on first use.
-    """
-
-    nav: pd.Series
-    benchmark_nav: pd.Series | None
-    targets: pd.DataFrame
-    trades: pd.DataFrame
-    rebalances: pd.DataFrame
-    delistings: pd.DataFrame
-    pending: pd.DatetimeIndex
-    execution: str
-    fee: float
-    slippage: float
-    scores: pd.DataFrame | None = None
-    names: pd.Series | None = None
-    benchmark_name: str = "benchmark"
-    _seg: dict = field(default_factory=dict, repr=False)
-
-    # ------------------------------------------------------------------ derived series
-    @property
-    def skipped(self) -> pd.DataFrame:
-        """Trades that could not be made (asset suspended, without a price, or not tradable that day)."""
-        return self.trades[self.trades["status"].str.startswith("skipped")].reset_index(drop=True)
-
-    @property
-    def costs(self) -> pd.Series:
-        """Cost of each execution as a fraction of the NAV before it, indexed by execution date."""
-        return self.rebalances.set_index("exec_date")["cost"]
-
-    @property
-    def turnover(self) -> pd.Series:
-        """One-way turnover of each execution: ½ Σ_i |w_post − w_pre| (a full switch = 1, first purchase = 0.5)."""
-        return self.rebalances.set_index("exec_date")["turnover"]
-
-    def relative_nav(self) -> pd.Series:
-        """Strategy NAV / benchmark NAV (seed 000: 超额净值); needs a benchmark."""
-        if self.benchmark_nav is None:
-            raise DataMissingError("this backtest has no benchmark; pass benchmark= to run_backtest for relative NAV.")
-        return (self.nav / self.benchmark_nav).rename("relative_nav")
-
-    @cached_property
-    def weights(self) -> pd.DataFrame:
-        """Daily held weights at each close (fractions of NAV; delisted holdings count as cash)."""
-        s = self._seg
-        w = _daily_weights(s["units"], s["vpost"], s["seg"], s["px"], self.nav.to_numpy())
-        if s["delist_pos"] is not None:
-            after = np.arange(len(self.nav))[:, None] >= s["delist_pos"][None, :]
-            w[after] = 0.0
-        return pd.DataFrame(w, index=self.nav.index, columns=s["codes"])
-
-    @property
-    def cash(self) -> pd.Series:
-        return (1.0 - self.weights.sum(axis=1)).rename("cash")
-
-    # ------------------------------------------------------------------ tables
-    def metrics(self, *, ci: bool = True, n_boot: int = 1000, block: int = 20, seed: int = 0,
-                periods: int = 252) -> pd.Series:
-        """The summary metrics of SPEC §7 (formulas in :mod:`etfrot.backtest.metrics`)."""
-        from etfrot.backtest.metrics import summary
-
-        return summary(self.nav, self.benchmark_nav, period_ends=self._period_ends(),
-                       turnover=self.turnover, costs=self.costs, ci=ci, n_boot=n_boot, block=block,
-                       seed=seed, periods=periods)
-
-    def yearly(self) -> pd.DataFrame:
-        """Per calendar year: return, benchmark, excess (relative NAV), vol, Sharpe, max DD, excess max DD, IR."""
-        from etfrot.backtest.metrics import yearly_table
-
-        return yearly_table(self.nav, self.benchmark_nav)
-
-    def holdings(self, last: int | None = None) -> pd.DataFrame:
-        """Holdings per rebalance: signal and execution date, code, name, target and held weight, score, rank.
-
-        ``held`` is the weight right after the execution (differs from ``target`` where a trade was skipped).
-        """
-        held = self._held_after()
-        if last is not None:
-            keep = self.rebalances["signal_date"].iloc[-last:]
-            held = held[held["signal_date"].isin(keep)]
-        out = held.copy()
-        if self.names is not None:
-            out.insert(3, "name", out["code"].map(self.names).astype("string"))
-        if self.scores is not None:
-            sc = self.scores.reindex(index=pd.DatetimeIndex(out["signal_date"].unique()))
-            long = sc.stack(future_stack=True).rename("score").rename_axis(["signal_date", "code"]).reset_index()
-            long["rank"] = long.groupby("signal_date")["score"].rank(ascending=False, method="min")
-            out = out.merge(long, on=["signal_date", "code"], how="left")
-        return out.reset_index(drop=True)
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, path) -> None:
-        """Write the result to a folder (Parquet tables + one npz of the segment arrays + meta JSON)."""
-        import json
-        import os
-        from pathlib import Path
-
-        d = Path(path)
-        d.mkdir(parents=True, exist_ok=True)
-        frames = {"nav": self.nav.to_frame(), "targets": self.targets, "trades": self.trades,
-                  "rebalances": self.rebalances, "delistings": self.delistings}
-        if self.benchmark_nav is not None:
-            frames["benchmark_nav"] = self.benchmark_nav.to_frame()
-        if self.scores is not None:
-            frames["scores"] = self.scores
-        if self.names is not None:
-            frames["names"] = self.names.astype("string").rename("name").to_frame()
-        for k, f in frames.items():
-            f = f.copy()
-            f.columns = [str(c) for c in f.columns]
-            tmp = d / f".{k}.parquet.tmp"
-            f.to_parquet(tmp)
-            os.replace(tmp, d / f"{k}.parquet")
-        s = self._seg
-        arrays = {k: s[k] for k in ("units", "vpost", "seg", "px", "post", "tgt")}
-        arrays["codes"] = np.array([str(c) for c in s["codes"]], dtype=str)
-        if s["delist_pos"] is not None:
-            arrays["delist_pos"] = s["delist_pos"]
-        with open(d / ".segments.npz.tmp", "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(d / ".segments.npz.tmp", d / "segments.npz")
-        meta = {"execution": self.execution, "fee": self.fee, "slippage": self.slippage,
-                "benchmark_name": self.benchmark_name, "pending": [f"{x:%Y-%m-%d}" for x in self.pending]}
-        (d / "result.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
-
-    @classmethod
-    def load(cls, path) -> "Result":
-        """Read a result written by :meth:`save`."""
-        import json
-        from pathlib import Path
-
-        d = Path(path)
-        if not (d / "result.json").is_file():
-            raise DataMissingError(f"{d} holds no saved backtest result (no result.json); run `etfrot backtest CONFIG` first.")
-        meta = json.loads((d / "result.json").read_text())
-        rd = lambda k: pd.read_parquet(d / f"{k}.parquet") if (d / f"{k}.parquet").exists() else None  # noqa: E731
-        nav = rd("nav")["nav"]
-        bench = rd("benchmark_nav")
-        names = rd("names")
-        z = np.load(d / "segments.npz", allow_pickle=False)
-        seg = {k: z[k] for k in ("units", "vpost", "seg", "px", "post", "tgt")}
-        seg["codes"] = pd.Index(z["codes"].astype(str), name="code")
-        seg["delist_pos"] = z["delist_pos"] if "delist_pos" in z.files else None
-        return cls(nav=nav, benchmark_nav=None if bench is None else bench["benchmark"], targets=rd("targets"),
-                   trades=rd("trades"), rebalances=rd("rebalances"), delistings=rd("delistings"),
-                   pending=pd.DatetimeIndex(meta["pending"]), execution=meta["execution"], fee=meta["fee"],
-                   slippage=meta["slippage"], scores=rd("scores"), names=None if names is None else names["name"],
-                   benchmark_name=meta["benchmark_name"], _seg=seg)
-
-    def _held_after(self) -> pd.DataFrame:
-        s = self._seg
-        post, tgt = s["post"], s["tgt"]
-        j, i = np.nonzero((post > _EPS) | (tgt > _EPS))
-        order = np.lexsort((i, -post[j, i], j))  # by rebalance, then held weight (largest first), then code
-        j, i = j[order], i[order]
-        reb = self.rebalances
-        return pd.DataFrame({
-            "signal_date": reb["signal_date"].to_numpy()[j],
-            "exec_date": reb["exec_date"].to_numpy()[j],
-            "code": pd.array(s["codes"].to_numpy()[i], dtype="string"),
-            "target": tgt[j, i],
-            "held": post[j, i],
-        })
-
-    def _period_ends(self) -> pd.DatetimeIndex:
-        ex = pd.DatetimeIndex(self.rebalances["exec_date"])
-        return ex.append(self.nav.index[-1:]).unique()
+__all__ = ["EXECUTIONS", "Result", "assemble_result", "run_backtest"]
 
 
-# --------------------------------------------------------------------------------------------- engine
 def run_backtest(
     weights: pd.DataFrame,
     prices: pd.DataFrame,
@@ -239,6 +75,10 @@ def run_backtest(
     names: pd.Series | None = None,
     start=None,
     end=None,
+    lots=None,
+    raw_prices: pd.DataFrame | None = None,
+    raw_opens: pd.DataFrame | None = None,
+    amount: pd.DataFrame | None = None,
     _sequential: bool = False,
 ) -> Result:
     """Backtest target ``weights`` (rebalance date × code, rows sum ≤ 1, rest cash) on adjusted ``prices``.
@@ -253,78 +93,32 @@ def run_backtest(
     level series (any scale), normalised to 1 at the start — or daily returns with
     ``benchmark_is_returns=True`` (compounded: level_t = Π(1 + r)). ``scores`` and ``names`` are kept for the
     holdings table. ``start``/``end`` clip the NAV (default: first signal date → last price date).
+
+    ``lots``: a :class:`etfrot.backtest.lots.LotRules` switches to the lot-based engine; it trades at
+    ``raw_prices`` / ``raw_opens`` (unadjusted; default: the adjusted ones) and caps each order at
+    ``max_participation`` × the 20-day average of ``amount`` (CNY traded per day) when both are given.
     """
-    if execution not in EXECUTIONS:
-        raise ValidationError("backtest", "execution", f"unknown execution {execution!r}", fix=f"use one of {list(EXECUTIONS)}")
     rate = float(fee) + float(slippage)
     if not (0.0 <= fee < 0.5 and 0.0 <= slippage < 0.5):
         raise ValidationError("backtest", "fee", f"fee={fee}, slippage={slippage} must be in [0, 0.5) per side",
                               fix="give costs as fractions, e.g. fee=0.0005 for 5 bp per side")
-    cal, px_all = _check_prices(prices, "prices", values=False)
-    weights = _check_weights(weights, cal, px_all.columns)
+    inp = prepare_inputs(weights, prices, execution=execution, delisted=delisted, start=start, end=end)
+    ex = execution_prices(inp, execution=execution, opens=opens, tradable=tradable)
+    meta = {"execution": execution, "fee": float(fee), "slippage": float(slippage), "scores": scores, "names": names,
+            "benchmark": benchmark_levels(benchmark, inp.cal[inp.lo:inp.hi], benchmark_is_returns),
+            "benchmark_name": benchmark_name or (getattr(benchmark, "name", None) or "benchmark")}
+    if lots is not None:
+        from etfrot.backtest.lots import run_lots
 
-    # Only the codes that are ever targeted matter for the account (and only their prices are checked).
-    used = weights.columns[(np.nan_to_num(weights.to_numpy()) > 0).any(axis=0)]
-    codes = pd.Index(used, name="code")
-    _check_prices(px_all.reindex(columns=codes), "prices")
-    P_full = px_all.reindex(columns=codes).to_numpy(dtype=float, copy=True)
+        return run_lots(inp, ex, lots, fee=float(fee), slippage=float(slippage), execution=execution,
+                        raw_prices=raw_prices, raw_opens=raw_opens, amount=amount, meta=meta)
+    return _run_weights(inp, ex, rate, _sequential, meta)
 
-    # Delisting: a listing end masks every later price; the value is paid out at the last price.
-    dl_pos = _delist_positions(delisted, cal, codes, P_full)  # index into cal of the first day not listed (len(cal) = never)
-    if dl_pos is not None:
-        P_full[np.arange(len(cal))[:, None] >= dl_pos[None, :]] = np.nan
 
-    # Window.
-    sig_all = weights.index
-    lo = cal.searchsorted(pd.Timestamp(start)) if start is not None else cal.get_loc(sig_all[0])
-    hi = cal.searchsorted(pd.Timestamp(end), side="right") if end is not None else len(cal)
-    if hi <= lo:
-        raise ValidationError("backtest", "start", f"empty window {start} → {end}", fix="choose start < end inside the price calendar")
-    sig_pos_all = cal.get_indexer(sig_all)
-    shift = 0 if execution == "same_close" else 1
-    exec_pos_all = sig_pos_all + shift
-    keep = (sig_pos_all >= lo) & (exec_pos_all < hi)
-    pending = sig_all[(sig_pos_all >= lo) & (exec_pos_all >= hi) & (sig_pos_all < hi)]
-    sig = sig_all[keep]
-    exec_pos = exec_pos_all[keep]
-    W = np.nan_to_num(weights.reindex(columns=codes).to_numpy(dtype=float)[keep])
+def _run_weights(inp: Inputs, ex: ExecPrices, rate: float, sequential: bool, meta: dict) -> Result:
+    """The weight-based kernel (module docstring): post-trade weights, cost factors k and segment values."""
+    W, T, Dl, REL, M = inp.W, ex.T, ex.Dl, ex.REL, ex.M
     R, N = W.shape
-    if R == 0:
-        raise ValidationError("weights", "date", "no rebalance can be executed inside the backtest window",
-                              examples=[f"{d:%Y-%m-%d}" for d in sig_all[:5]],
-                              fix="give signal dates at least one trading day before the end of the prices (or widen start/end)")
-
-    Pf_full = _ffill(P_full)
-    # Execution / mark prices M (R × N) and availability.
-    if execution == "next_open":
-        if opens is None:
-            raise ValidationError("backtest", "opens", "execution='next_open' needs the adjusted open prices",
-                                  fix="pass opens=bundle.panel('etf_bars', 'open', adjusted=True)")
-        _, op = _check_prices(opens.reindex(columns=codes), "opens")
-        O = op.reindex(index=cal, columns=codes).to_numpy(dtype=float, copy=True)
-        if dl_pos is not None:
-            O[np.arange(len(cal))[:, None] >= dl_pos[None, :]] = np.nan
-        o_ex = O[exec_pos]
-        avail = np.isfinite(o_ex) & np.isfinite(P_full[exec_pos])
-        M = np.where(np.isfinite(o_ex), o_ex, Pf_full[exec_pos - 1])
-    else:
-        avail = np.isfinite(P_full[exec_pos])
-        M = Pf_full[exec_pos].copy()
-    T = avail
-    if tradable is not None:
-        tr = tradable.reindex(index=cal, columns=codes, fill_value=False).fillna(False).to_numpy(dtype=bool)
-        T = T & tr[exec_pos]
-    Dl = (exec_pos[:, None] >= dl_pos[None, :]) if dl_pos is not None else np.zeros((R, N), bool)
-    T = T & ~Dl
-    M_ok = np.isfinite(M)
-
-    # Price relatives between executions.
-    REL = np.ones((R, N))
-    if R > 1:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = M[1:] / M[:-1]
-        REL[1:] = np.where(np.isfinite(r), r, 1.0)
-
     # ---- vectorised pass: assume every previous execution reached its (tradable) targets.
     E = np.where(T, W, 0.0)
     prev = np.vstack([np.zeros((1, N)), E[:-1]])
@@ -334,7 +128,7 @@ def run_backtest(
     bad = ((Wpre > 0) & ~T & ~Dl).any(axis=1)
     post = E.copy()
     k = _solve_k(E, np.where(T, Wpre, 0.0), rate)
-    if _sequential:
+    if sequential:
         bad[:] = True
 
     # ---- sequential fix-ups where a held asset could not trade (loop over those rebalance dates only).
@@ -355,33 +149,45 @@ def run_backtest(
     cash_post = 1.0 - post.sum(axis=1)
     g = (post[:-1] * REL[1:]).sum(axis=1) + cash_post[:-1]
     vpost = np.cumprod(k * np.concatenate([[1.0], g]))
-    vpre = vpost / k
-    units = np.divide(post, M, out=np.zeros_like(post), where=(post > 0) & M_ok)
+    units = np.divide(post, M, out=np.zeros_like(post), where=(post > 0) & np.isfinite(M))
+    traded = np.where(T, np.abs(post * k[:, None] - Wpre), 0.0)  # fraction of V_pre
+    return assemble_result(inp, ex, Wpre=Wpre, post=post, k=k, vpost=vpost, units=units, cash_post=cash_post,
+                           traded=traded, cost=rate * traded, **meta)
 
-    # ---- daily NAV on the window.
-    px_win = np.nan_to_num(Pf_full[lo:hi])
+
+def assemble_result(inp: Inputs, ex: ExecPrices, *, Wpre, post, k, vpost, units, cash_post, traded, cost,
+                    execution, fee, slippage, benchmark, benchmark_name, scores, names,
+                    trade_columns: dict | None = None, lots=None, lot_settings=None) -> Result:
+    """Daily NAV and the tables of a run from its per-execution arrays (both engines).
+
+    ``Wpre``/``post`` weights before/after each execution (fractions of V_pre / V_post), ``k`` = V_post/V_pre,
+    ``vpost`` V_post relative to the start, ``units`` per unit of V_post, ``cash_post`` cash fraction of V_post,
+    ``traded``/``cost`` per (execution, code) as fractions of V_pre; ``trade_columns``: extra (R × N) arrays
+    added to the trades table (the lot engine's shares, price, value, fee).
+    """
+    cal, codes, exec_pos, lo, hi, W, dl_pos = inp.cal, inp.codes, inp.exec_pos, inp.lo, inp.hi, inp.W, inp.dl_pos
+    T, Dl = ex.T, ex.Dl
+    vpre = vpost / k
+    # ---- daily NAV on the window: V_t = V_post_j · (Σ_i u_ji · P_ti + cash_j).
+    px_win = np.nan_to_num(inp.Pf[lo:hi])
     dates = cal[lo:hi]
     D = hi - lo
     ex_w = exec_pos - lo
     seg = np.searchsorted(ex_w, np.arange(D), side="right") - 1
     nav = np.ones(D)
     on = seg >= 0
-    if on.any() and R:
+    if on.any():
         s_on = seg[on]
         nav[on] = vpost[s_on] * (np.einsum("ij,ij->i", units[s_on], px_win[on]) + cash_post[s_on])
 
-    if benchmark is not None and benchmark_is_returns:
-        benchmark = (1.0 + benchmark.astype(float).fillna(0.0)).cumprod().rename(benchmark.name)
-    bench = _benchmark(benchmark, dates) if benchmark is not None else None
-
     # ---- tables.
-    traded = np.where(T, np.abs(post * k[:, None] - Wpre), 0.0)  # fraction of V_pre
     skipped = ~T & ~Dl & (np.abs(W - Wpre) > 1e-10) & ((W > 0) | (Wpre > 0))
     paid_out = Dl & (Wpre > 0)
     exec_dates = cal[exec_pos]
-    trades = _trades_table(sig, exec_dates, codes, Wpre, post, W, traded, rate, skipped, paid_out, avail, vpre)
+    trades = _trades_table(inp.sig, exec_dates, codes, Wpre, post, W, traded, cost, skipped, paid_out, ex.avail, vpre,
+                           trade_columns or {})
     rebal = pd.DataFrame({
-        "signal_date": sig,
+        "signal_date": inp.sig,
         "exec_date": exec_dates,
         "nav_before": vpre,
         "traded": traded.sum(axis=1),
@@ -395,10 +201,9 @@ def run_backtest(
     nav_s = pd.Series(nav, index=dates, name="nav")
     nav_s.index.name = "date"
     return Result(
-        nav=nav_s, benchmark_nav=bench, targets=weights.loc[sig], trades=trades, rebalances=rebal,
-        delistings=delist_tbl, pending=pd.DatetimeIndex(pending), execution=execution, fee=float(fee),
-        slippage=float(slippage), scores=scores, names=names,
-        benchmark_name=benchmark_name or (getattr(benchmark, "name", None) or "benchmark"),
+        nav=nav_s, benchmark_nav=benchmark, targets=inp.weights.loc[inp.sig], trades=trades, rebalances=rebal,
+        delistings=delist_tbl, pending=inp.pending, execution=execution, fee=fee, slippage=slippage, scores=scores,
+        names=names, benchmark_name=benchmark_name, lots=lots, lot_settings=lot_settings,
         _seg={"units": units, "vpost": vpost, "seg": seg, "px": px_win, "codes": codes, "post": post, "tgt": W,
               "delist_pos": None if dl_pos is None else dl_pos - lo},
     )
@@ -441,138 +246,16 @@ def _step(w_pre, w_tgt, T, Dl, rate):
     return x + fz / k, k, bool(frozen.any())
 
 
-def _daily_weights(units, vpost, seg, px, nav):
-    D = len(nav)
-    out = np.zeros((D, units.shape[1]))
-    on = seg >= 0
-    if on.any():
-        s = seg[on]
-        out[on] = units[s] * px[on] * (vpost[s] / nav[on])[:, None]
-    return out
 
-
-def _ffill(a: np.ndarray) -> np.ndarray:
-    """Forward-fill NaN down the rows of a 2-D array (pandas' C loop; twice as fast as an index scan here)."""
-    return pd.DataFrame(a).ffill().to_numpy(dtype=float, copy=True)
-
-
-# --------------------------------------------------------------------------------------------- inputs
-def _check_prices(prices: pd.DataFrame, what: str, values: bool = True) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
-    if not isinstance(prices, pd.DataFrame) or not isinstance(prices.index, pd.DatetimeIndex):
-        raise ValidationError(what, None, "must be a DataFrame indexed by trading date (DatetimeIndex)",
-                              fix="use bundle.panel('etf_bars', 'close', adjusted=True)")
-    idx = prices.index
-    if idx.has_duplicates:
-        raise ValidationError(what, "date", "duplicate dates", examples=[str(d.date()) for d in idx[idx.duplicated()][:5]],
-                              fix="keep one row per trading day")
-    if not idx.is_monotonic_increasing:
-        raise ValidationError(what, "date", "dates not sorted", fix="sort the panel by date (sort_index())")
-    if prices.columns.has_duplicates:
-        raise ValidationError(what, "code", "duplicate codes", examples=list(prices.columns[prices.columns.duplicated()][:5]),
-                              fix="one column per code")
-    if not values:
-        return idx, prices
-    try:
-        v = prices.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise ValidationError(what, None, "non-numeric values", fix="prices must be float") from None
-    bad = np.isfinite(v) & (v <= 0) | np.isinf(v)
-    if bad.any():
-        r, c = np.nonzero(bad)
-        ex = [f"date={idx[a]:%Y-%m-%d}, code={prices.columns[b]}, value={v[a, b]}" for a, b in zip(r[:5], c[:5])]
-        raise ValidationError(what, None, "non-positive or infinite prices", examples=ex, count=int(bad.sum()),
-                              fix="prices must be > 0 (NaN = no price that day)")
-    return idx, prices
-
-
-def _check_weights(weights: pd.DataFrame, cal: pd.DatetimeIndex, codes: pd.Index) -> pd.DataFrame:
-    if not isinstance(weights, pd.DataFrame) or not isinstance(weights.index, pd.DatetimeIndex):
-        raise ValidationError("weights", None, "must be a DataFrame indexed by rebalance date (DatetimeIndex)",
-                              fix="one row per rebalance date, one column per code")
-    if len(weights) == 0:
-        raise ValidationError("weights", None, "no rebalance dates", fix="give at least one row of target weights")
-    idx = weights.index
-    if idx.has_duplicates:
-        raise ValidationError("weights", "date", "duplicate rebalance dates",
-                              examples=[f"{d:%Y-%m-%d}" for d in idx[idx.duplicated()][:5]], fix="one row per rebalance date")
-    if not idx.is_monotonic_increasing:
-        raise ValidationError("weights", "date", "rebalance dates not sorted", fix="sort_index() the weights")
-    off = idx[~idx.isin(cal)]
-    if len(off):
-        raise ValidationError("weights", "date", "rebalance dates that are not trading days of the price panel",
-                              examples=[f"{d:%Y-%m-%d}" for d in off[:5]], count=len(off),
-                              fix="use etfrot.data.calendar.rebalance_dates(bundle.calendar, freq)")
-    unknown = weights.columns[~weights.columns.isin(codes)]
-    if len(unknown):
-        raise ValidationError("weights", "code", "codes without prices", examples=list(unknown[:5]), count=len(unknown),
-                              fix="give prices for every code you may hold, or drop these columns")
-    try:
-        v = weights.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise ValidationError("weights", None, "non-numeric weights", fix="weights must be floats") from None
-    vv = np.nan_to_num(v)
-    if np.isinf(v).any() or (vv < 0).any():
-        r, c = np.nonzero(np.isinf(v) | (vv < 0))
-        ex = [f"date={idx[a]:%Y-%m-%d}, code={weights.columns[b]}, weight={v[a, b]}" for a, b in zip(r[:5], c[:5])]
-        raise ValidationError("weights", None, "negative or infinite weights (the engine is long-only)", examples=ex,
-                              count=len(r), fix="weights must be in [0, 1]; NaN means 0")
-    s = vv.sum(axis=1)
-    over = s > 1 + 1e-9
-    if over.any():
-        ex = [f"date={d:%Y-%m-%d}, sum={x:.6f}" for d, x in zip(idx[over][:5], s[over][:5])]
-        raise ValidationError("weights", None, "rows sum to more than 1 (no leverage)", examples=ex, count=int(over.sum()),
-                              fix="normalise each row to sum ≤ 1 (the rest is cash)")
-    return weights.astype(float)
-
-
-def _delist_positions(delisted, cal, codes, P) -> np.ndarray | None:
-    """Calendar position of each code's first day not listed (len(cal) = still listed)."""
-    n = len(cal)
-    if delisted is None:
-        return None
-    if isinstance(delisted, str):
-        if delisted != "infer":
-            raise ValidationError("backtest", "delisted", f"unknown value {delisted!r}", fix="use 'infer', None or a Series code → date")
-        ok = np.isfinite(P)
-        any_ok = ok.any(axis=0)
-        last = n - 1 - np.argmax(ok[::-1], axis=0)
-        pos = np.where(any_ok & (last < n - 1), last + 1, n)
-        return pos.astype(np.int64)
-    d = pd.Series(delisted).reindex(codes)
-    d = pd.to_datetime(d)
-    pos = np.full(len(codes), n, dtype=np.int64)
-    has = d.notna().to_numpy()
-    pos[has] = cal.searchsorted(pd.DatetimeIndex(d[has]))
-    return pos
-
-
-def _benchmark(bench: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
-    if not isinstance(bench, pd.Series):
-        raise ValidationError("benchmark", None, "must be a Series of price/NAV levels indexed by date",
-                              fix="use etfrot.backtest.benchmarks.benchmark_nav(bundle, ...)")
-    b = bench.astype(float)
-    if (b.dropna() <= 0).any():
-        raise ValidationError("benchmark", None, "non-positive levels: a benchmark is a price or NAV level, not returns",
-                              fix="pass (1 + returns).cumprod() for a return series")
-    b = b[~b.index.duplicated(keep="last")].sort_index()
-    b = b.reindex(b.index.union(dates)).ffill().reindex(dates)
-    if not np.isfinite(b.iloc[0]):
-        first = bench.dropna().index.min()
-        raise DataMissingError(f"benchmark '{bench.name}' has no value on the first backtest date {dates[0]:%Y-%m-%d} "
-                               f"(its data start {first}); start the backtest later or choose another benchmark.")
-    out = (b / b.iloc[0]).rename("benchmark")
-    out.index.name = "date"
-    return out
-
-
-def _trades_table(sig, exec_dates, codes, Wpre, post, W, traded, rate, skipped, paid_out, avail, vpre) -> pd.DataFrame:
+# --------------------------------------------------------------------------------------------- tables
+def _trades_table(sig, exec_dates, codes, Wpre, post, W, traded, cost, skipped, paid_out, avail, vpre, extra) -> pd.DataFrame:
     changed = traded > 1e-14
     mask = changed | skipped | paid_out
     j, i = np.nonzero(mask)
     status = np.where(skipped[j, i], np.where(avail[j, i], "skipped: not tradable", "skipped: no price"),
                       np.where(paid_out[j, i], "delisted: paid out at last price", "traded"))
     tv = traded[j, i]
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "signal_date": sig.to_numpy()[j],
         "exec_date": exec_dates.to_numpy()[j],
         "code": pd.array(codes.to_numpy()[i], dtype="string"),
@@ -580,10 +263,13 @@ def _trades_table(sig, exec_dates, codes, Wpre, post, W, traded, rate, skipped, 
         "w_to": post[j, i],
         "w_target": W[j, i],
         "traded": tv,
-        "cost": rate * tv,
-        "cost_nav": rate * tv * vpre[j],
+        "cost": cost[j, i],
+        "cost_nav": cost[j, i] * vpre[j],
         "status": pd.array(status, dtype="string"),
     })
+    for name, arr in extra.items():
+        out[name] = arr[j, i]
+    return out
 
 
 def _delistings_table(dl_pos, lo, hi, cal, codes, units, vpost, seg, px, nav) -> pd.DataFrame:

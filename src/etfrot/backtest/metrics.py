@@ -69,6 +69,14 @@ def sharpe(nav: pd.Series, rf: float = 0.0, periods: int = P_YEAR) -> float:
     return float((r.mean() - rf / periods) / sd * np.sqrt(periods)) if sd > 0 else float("nan")
 
 
+def sortino(nav: pd.Series, target: float = 0.0, periods: int = P_YEAR) -> float:
+    """mean(r − τ) · P / (√mean(min(r − τ, 0)²) · √P): downside deviation over all days (Sortino & Price
+    1994; empyrical's ``sortino_ratio``), τ = daily target return (default 0)."""
+    r = returns(nav).to_numpy() - target
+    dr = np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) * np.sqrt(periods)
+    return float(r.mean() * periods / dr) if dr > 0 else float("nan")
+
+
 def drawdown(nav: pd.Series) -> pd.Series:
     """NAV_t / max_{s≤t} NAV_s − 1 (≤ 0)."""
     s = _nav(nav)

@@ -13,22 +13,18 @@ app.add_typer(data_app, name="data")
 
 
 def print_frame(df, title: str, console=None) -> None:
-    """A DataFrame as a rich table: index first, numbers right-aligned (4 decimals), dates as YYYY-MM-DD."""
-    import pandas as pd
+    """A DataFrame as a rich table: index first, numbers right-aligned, every column formatted by its kind
+    (percent, ratio, count, date, text: :mod:`etfrot.report.format`, the same rules as the HTML report)."""
     from rich.console import Console
     from rich.table import Table
 
-    def fmt(v) -> str:
-        if isinstance(v, float):
-            return "" if pd.isna(v) else f"{v:.4f}"
-        if isinstance(v, pd.Timestamp):
-            return f"{v:%Y-%m-%d}"
-        return "" if v is pd.NA or v is None else str(v)
+    from etfrot.report.format import format_frame
 
+    shown = format_frame(df)
     t = Table(title=title)
     t.add_column(str(df.index.name or ""), no_wrap=True)  # codes stay whole; other columns shorten if narrow
     for c in df.columns:
         t.add_column(str(c), justify="right")
-    for idx, row in df.iterrows():
-        t.add_row(fmt(idx), *[fmt(v) for v in row])
+    for idx, row in zip(shown.index, shown.itertuples(index=False)):
+        t.add_row(str(idx), *row)
     (console or Console()).print(t)

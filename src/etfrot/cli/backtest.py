@@ -95,7 +95,7 @@ def report(
     import json
     import time
 
-    from etfrot.backtest.engine import Result
+    from etfrot.backtest.result import Result
     from etfrot.errors import DataMissingError
     from etfrot.report import write_report
     from etfrot.report.sections import backtest_sections
@@ -112,7 +112,25 @@ def report(
     secs = backtest_sections(res, title=title, synthetic=synthetic, last_holdings=rep.get("last_holdings", 8),
                              n_boot=rep.get("bootstrap", 1000), block=rep.get("block", 20), seed=rep.get("seed", 0),
                              log_nav=rep.get("log_nav", False))
+    secs += _capacity_again(res, conf, man, title, synthetic)
     keep = {k: v for k, v in man.items() if k not in ("title", "synthetic", "data", "etfrot_version", "config", "created")}
     path = write_report(run_dir, title=title, synthetic=synthetic, data_label=man.get("data", "unknown data"),
                         sections=secs, config=conf, manifest=keep)
     console.print(f"report rebuilt in {time.perf_counter() - t0:.2f} s: {path}")
+
+
+def _capacity_again(res, conf: dict, man: dict, title: str, synthetic: bool) -> list:
+    """The capacity section of an ETF run, recomputed from the bundle the run used (none if it is gone)."""
+    from etfrot.data import Bundle
+    from etfrot.errors import EtfrotError
+    from etfrot.strategies.capacity import capacity_sections
+    from etfrot.strategies.runner import instruments
+
+    if conf.get("strategy", "backtest") != "backtest" or (conf.get("universe") or {}).get("kind", "etf") != "etf":
+        return []
+    try:
+        b = Bundle.open(man["bundle"])
+    except (KeyError, OSError, EtfrotError):
+        console.print("capacity section left out: the run's bundle cannot be opened")
+        return []
+    return capacity_sections(res, instruments(b, "etf"), float(conf.get("capital", 1e6)), title=title, synthetic=synthetic)

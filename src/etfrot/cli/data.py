@@ -41,6 +41,39 @@ def import_(
     _print_rows(b)
 
 
+@data_app.command("import-qlib")
+def import_qlib_cmd(
+    src: Path = typer.Argument(..., help="A qlib directory (calendars/, instruments/, features/), e.g. a cn_data dump."),
+    out: Path = typer.Option(..., "--out", help="Bundle folder; an existing import-qlib bundle gets only the new days."),
+    start: str = typer.Option(None, help="First date kept (YYYY-MM-DD); default the dump's first day."),
+    end: str = typer.Option(None, help="Last date kept (YYYY-MM-DD); default the dump's last day."),
+    instruments: str = typer.Option("all", help="Stocks to import: all | an instrument file's name (csi300) | FILE of codes."),
+    min_days: int = typer.Option(20, help="Series shorter than this that stop before the dump ends are stubs (skipped)."),
+    volume_adjusted: bool = typer.Option(False, "--volume-adjusted", help="The dump's volume is divided by factor."),
+    full: bool = typer.Option(False, "--full", help="Rewrite OUT from scratch instead of appending new days."),
+) -> None:
+    """Import a qlib cn_data dump (qlib's binary format, read without pyqlib) into a bundle, with a quality report.
+
+    Stocks → stock_bars (raw = adjusted / factor), indices → index_bars, instrument files → index_members. ETF,
+    stub and unknown folders are listed in OUT/skipped.csv; every defect rule in OUT/quality_report.md.
+    """
+    from etfrot.data.qlib_import import import_qlib
+
+    r = import_qlib(src, out, start=start, end=end, instruments=instruments, min_days=min_days,
+                    volume_adjusted=volume_adjusted, full=full, progress=True)
+    b = r.bundle
+    what = "full import" if r.appended_days is None else f"update: {r.appended_days} new days appended"
+    console.print(f"{what} {src} → {b.path} (hash {b.content_hash[:12]}) in {sum(r.timings.values()):.1f}s")
+    console.print(b.label)
+    _print_rows(b)
+    q = r.report.frame()
+    qt = Table("rule", "rows", "items", "action", title="data-quality report")
+    for row in q[(q["rows"] > 0) | (q["items"] > 0)].itertuples():
+        qt.add_row(row.rule, f"{row.rows:,}", f"{row.items:,}", row.action[:70])
+    console.print(qt)
+    console.print(f"full report: {out / 'quality_report.md'}; not imported: {len(r.skipped)} folders ({out / 'skipped.csv'})")
+
+
 @data_app.command("info")
 def info(bundle: Path = typer.Argument(..., help="Bundle folder.")) -> None:
     """Show a bundle's source, dates, tables and row counts."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -86,21 +87,56 @@ def signal(
     config: str = typer.Argument(..., help="A strategy config: YAML path or shipped name (e.g. cluster_multifactor)."),
     bundle: Path = typer.Option(..., "--bundle", help="Bundle folder."),
     date: str | None = typer.Option(None, help="Signal date (default: the latest trading day of the bundle)."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for picks.csv and picks.json."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for picks.csv / picks.json (and orders.csv with --capital)."),
+    capital: float | None = typer.Option(None, "--capital", help="Account value in CNY (holdings at the last close + cash): print the orders."),
+    holdings: Path | None = typer.Option(None, "--holdings", help="Current holdings, a CSV with header code,shares."),
+    lot_size: int | None = typer.Option(None, "--lot-size", help="Shares per lot (default: the config's execution.lot_size, else 100)."),
+    min_fee: float | None = typer.Option(None, "--min-fee", help="Minimum fee per order in CNY (default: the config's costs.min_fee if set, else 5)."),
 ) -> None:
-    """This period's picks for a strategy: codes, names, weights and the factor ranks / scores behind them."""
+    """This period's picks for a strategy: codes, names, weights and the factor ranks / scores behind them;
+    with --capital also the orders in whole lots that get the account there, and the cash left."""
+    from etfrot.config import read_yaml
     from etfrot.data import Bundle
-    from etfrot.signal import current_picks
+    from etfrot.signal import current_orders, current_picks
 
     b = Bundle.open(bundle)
+    synth = " (SYNTHETIC)" if b.is_synthetic else ""
     picks = current_picks(b, config, date)
-    title = f"Picks on {picks.attrs['date']:%Y-%m-%d} — {picks.attrs['strategy']}" + (" (SYNTHETIC)" if b.is_synthetic else "")
+    title = f"Picks on {picks.attrs['date']:%Y-%m-%d} — {picks.attrs['strategy']}" + synth
     print_frame(picks, title)
+    orders = None
+    if holdings is not None and capital is None:
+        raise typer.BadParameter("--holdings needs --capital (the account's total value in CNY)", param_hint="--capital")
+    if capital is not None:
+        from etfrot.portfolio.orders import read_holdings
+
+        raw = read_yaml(config)
+        ex = raw.get("execution") if isinstance(raw.get("execution"), dict) else {}
+        costs = raw.get("costs") or {}
+        held = read_holdings(holdings) if holdings is not None else None
+        orders = current_orders(b, picks, capital, held, lot_size=lot_size or ex.get("lot_size") or 100,
+                                fee=costs.get("fee_per_side", 0.0005), slippage=costs.get("slippage", 0.0),
+                                min_fee=min_fee if min_fee is not None else (costs.get("min_fee") or 5.0),
+                                stamp_duty=costs.get("stamp_duty", 0.0), date=date)
+        shown = orders.table.set_index("code").drop(columns=["lots"])
+        print_frame(shown, f"Orders for {capital:,.0f} CNY at the close of {orders.table.attrs['price_date']:%Y-%m-%d}" + synth)
+        console.print(f"cash left: {orders.cash:,.2f} CNY; fees {orders.fees:,.2f} CNY. Rounding: {orders.rule}.")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         picks.to_csv(out / "picks.csv")
         picks.reset_index().to_json(out / "picks.json", orient="records", force_ascii=False, indent=2)
-        console.print(f"wrote {out / 'picks.csv'} and {out / 'picks.json'}")
+        wrote = [out / "picks.csv", out / "picks.json"]
+        if orders is not None:
+            tbl = orders.table.copy()
+            if b.is_synthetic:
+                tbl.insert(0, "data", "SYNTHETIC")
+            tbl.to_csv(out / "orders.csv", index=False)
+            (out / "orders_summary.json").write_text(json.dumps(
+                {"capital": orders.capital, "cash_left": orders.cash, "fees": orders.fees, "rule": orders.rule,
+                 "price_date": f"{orders.table.attrs['price_date']:%Y-%m-%d}", "synthetic": b.is_synthetic},
+                indent=2, ensure_ascii=False))
+            wrote += [out / "orders.csv", out / "orders_summary.json"]
+        console.print("wrote " + ", ".join(str(p) for p in wrote))
 
 
 def _pct(v) -> str:

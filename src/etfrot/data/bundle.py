@@ -51,11 +51,12 @@ def _sort(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_bundle(path: str | Path, tables: dict[str, pd.DataFrame], *, source: str, meta: dict | None = None,
-                 sort: bool = True) -> "Bundle":
+                 sort: bool = True, caveats: list[str] | None = None) -> "Bundle":
     """Validate ``tables`` and write them as a bundle at ``path`` atomically; return the opened bundle.
 
     ``source`` is recorded in the manifest ("synthetic", "files", "akshare", "real:../shared", ...).
-    Nothing is written unless every table validates.
+    Nothing is written unless every table validates. ``caveats`` (e.g. "survivorship bias: …") go to the
+    manifest and into :attr:`Bundle.label`, so every report built on the bundle states them.
     """
     path = Path(path)
     clean = {}
@@ -92,6 +93,7 @@ def write_bundle(path: str | Path, tables: dict[str, pd.DataFrame], *, source: s
         "content_hash": digest,
         "data_dir": data_dir,
         "meta": meta or {},
+        "caveats": list(caveats or []),
     }
     tmp_manifest = path / f".{MANIFEST}.{uuid.uuid4().hex[:6]}"
     tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -162,7 +164,13 @@ class Bundle:
     @property
     def label(self) -> str:
         """'SYNTHETIC DATA' or the source, for every output (promise 6)."""
-        return "SYNTHETIC DATA" if self.is_synthetic else f"data: {self.source}"
+        base = "SYNTHETIC DATA" if self.is_synthetic else f"data: {self.source}"
+        return base + "".join(f" — {c}" for c in self.caveats)
+
+    @property
+    def caveats(self) -> list[str]:
+        """Limits of the data every output must state (manifest ``caveats``, e.g. survivorship bias)."""
+        return list(self.manifest.get("caveats") or [])
 
     @property
     def content_hash(self) -> str:

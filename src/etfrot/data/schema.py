@@ -59,7 +59,7 @@ def _bars(name: str, extra: tuple[Column, ...], doc: str, required: bool, ohlc_n
             px("low"),
             Column("close", FLOAT, positive=True),
             Column("volume", FLOAT, nullable=ohlc_nullable, nonneg=True),
-            Column("amount", FLOAT, nullable=ohlc_nullable, nonneg=True),
+            Column("amount", FLOAT, nullable=True, nonneg=True),  # NaN where the source has none (qlib dumps)
             *extra,
         ),
         key=("date", "code"),
@@ -242,6 +242,8 @@ def coerce_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
                 if s.isna().any():
                     raise ValueError("NaN in a bool column")
                 s = s.astype(bool)
+            elif col.kind == STR and isinstance(s.dtype, pd.StringDtype):
+                s = s.astype("string")  # already text: no per-value conversion
             elif col.kind == STR:
                 s = s.astype("object").where(s.notna(), None)
                 s = s.map(lambda v: v if v is None else str(v)).astype("string")

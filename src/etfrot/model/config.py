@@ -47,6 +47,7 @@ class ModelConfig(StrictModel):
     valid_date_stride: int = Field(1, ge=1)
     device: str = "auto"
     num_threads: int | None = Field(None, ge=1)
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 matmuls (float32 states/gradients); see StockModel
 
     @model_validator(mode="after")
     def _check(self):
@@ -71,6 +72,12 @@ class WindowConfig(StrictModel):
     pool: str | None = None  # train/score only members of this index on each date (e.g. csi300); None = all
     start: dt.date | None = None
     end: dt.date | None = None
+    label_winsor: tuple[float, float] | None = (0.01, 0.99)  # per-date quantiles clipped before the z-score
+    adjust_volume: bool = True  # volume ÷ adj_factor (split-adjusted), as the prices are adjusted
+
+    def dataset_kwargs(self) -> dict:
+        """The keywords of ``WindowDataset.from_bundle`` beyond lookback / horizon / dates / pool."""
+        return {"label_winsor": self.label_winsor, "adjust_volume": self.adjust_volume}
 
 
 class SplitConfig(StrictModel):

@@ -1,11 +1,16 @@
 """Lazy (stock, date) windows of daily bars for the AGRU stock model (seed 000 §2.1; SPEC §4).
 
 One sample = the last ``L`` trading days (default 40) of open, high, low, close, volume and VWAP of
-one stock, backward-adjusted; label = forward ``h``-day return (default 20), standardised
-cross-sectionally per date:
+one stock, backward-adjusted (volume split-adjusted: V / adj_factor, so a 2-for-1 split does not double
+it); label = forward ``h``-day return (default 20), winsorised and standardised cross-sectionally per date:
 
     x[s, k] = (O, H, L, C, VWAP)[t-L+1+k] / C[t],   V[t-L+1+k] / mean(V[t-L+1..t])     k = 0..L-1
-    y[t, i] = z-score over samples of date t of  C[t+h, i] / C[t, i] − 1
+    r[t, i] = C[t+h, i] / C[t, i] − 1
+    y[t, i] = z-score over samples of date t of  clip(r[t, i], q_lo(r[t, ·]), q_hi(r[t, ·]))
+
+with q_lo / q_hi the per-date quantiles ``label_winsor`` (default 1 % / 99 %; None = no clipping), so
+that a relisting jump of +200 % neither dominates the date's standard deviation nor gets an unchecked
+decile weight (issue 13 item 6).
 
 Windows are never materialised as one array: the dataset holds the panels once as a float32
 ``(stock × date × feature)`` array and cuts windows out of it by index arithmetic when a batch is
@@ -44,7 +49,7 @@ class Samples:
     def __len__(self) -> int:
         return int(self.date.size)
 
-    def take(self, mask_or_idx) -> "Samples":
+    def take(self, mask_or_idx) -> Samples:
         return Samples(self.date[mask_or_idx], self.stock[mask_or_idx])
 
 
@@ -58,10 +63,13 @@ class WindowDataset:
     dates, codes : the axes.
     tradable : bool (n_dates, n_stocks): the stock traded that day (listed, not suspended, volume > 0).
     lookback, horizon : window length L and label horizon h (trading days).
+    label_winsor : (lo, hi) quantiles at which the forward return is clipped per date before the z-score;
+        None = no clipping.
     """
 
     def __init__(self, features: np.ndarray, dates, codes, tradable: np.ndarray, *, lookback: int = 40,
-                 horizon: int = 20, min_stocks: int = 10) -> None:
+                 horizon: int = 20, min_stocks: int = 10,
+                 label_winsor: tuple[float, float] | None = (0.01, 0.99)) -> None:
         features = np.asarray(features)
         self.dates = pd.DatetimeIndex(dates, name="date")
         self.codes = pd.Index(codes, name="code")
@@ -80,16 +88,26 @@ class WindowDataset:
         if self.tradable.shape != (t, n):
             raise ValidationError("stock_bars", "is_suspended", f"tradable mask has shape {self.tradable.shape}, "
                                   f"expected (dates={t}, stocks={n})")
+        if label_winsor is not None:
+            lo, hi = (float(q) for q in label_winsor)
+            if not 0.0 <= lo < hi <= 1.0:
+                raise ValidationError("stock_bars", None, f"label_winsor={label_winsor}",
+                                      fix="give quantiles 0 ≤ lo < hi ≤ 1, e.g. (0.01, 0.99), or None")
+            label_winsor = (lo, hi)
+        self.label_winsor = label_winsor
         self.full_window = self._full_window()
         self.raw_label = self._forward_return()
-        self.label = self._standardise(self.raw_label, self.tradable & self.full_window)
+        m = self.tradable & self.full_window
+        self.label = self._standardise(self._winsorise(self.raw_label, m), m)
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_bundle(cls, bundle, *, lookback: int = 40, horizon: int = 20, codes=None, start=None, end=None,
-                    min_stocks: int = 10, pool: str | None = None) -> "WindowDataset":
+                    min_stocks: int = 10, pool: str | None = None, adjust_volume: bool = True,
+                    label_winsor: tuple[float, float] | None = (0.01, 0.99)) -> WindowDataset:
         """Build from ``stock_bars`` of a bundle: adjusted O/H/L/C (``bundle.panel(..., adjusted=True)``),
-        raw volume, adjusted VWAP (``bundle.vwap``); tradable = has a bar, not suspended, volume > 0.
+        volume ÷ adj_factor (``adjust_volume``; raw volume when False or without an adj_factor column),
+        adjusted VWAP (``bundle.vwap``); tradable = has a bar, not suspended, volume > 0.
 
         ``start``/``end`` cut the calendar (keep ``lookback`` days of history before the first date you
         want scored). Inside a stock's own data range, days without a bar carry the last price with
@@ -122,7 +140,15 @@ class WindowDataset:
         for k, f in enumerate(("open", "high", "low", "close")):
             feats[:, :, k] = arr(bundle.panel("stock_bars", f, adjusted=True), "price").T
         vol = bundle.panel("stock_bars", "volume").reindex(index=idx, columns=cols).to_numpy(dtype=float)
-        feats[:, :, _VOLUME] = arr(bundle.panel("stock_bars", "volume"), "volume").T
+        vpanel = bundle.panel("stock_bars", "volume")
+        if adjust_volume:
+            try:
+                adj = bundle.panel("stock_bars", "adj_factor")
+            except (DataMissingError, KeyError):  # no adjustment factor: raw volume
+                adj = None
+            if adj is not None:
+                vpanel = vpanel / adj  # shares in units of the adjusted price: a split leaves it unchanged
+        feats[:, :, _VOLUME] = arr(vpanel, "volume").T
         vwap = bundle.vwap("stock_bars", adjusted=True).reindex(index=idx, columns=cols).to_numpy(dtype=float)
         vwap = np.where(np.isfinite(vwap), vwap, feats[:, :, _CLOSE].T)  # no volume: VWAP := close
         feats[:, :, 5] = np.where(inside, vwap, np.nan).T
@@ -133,10 +159,11 @@ class WindowDataset:
 
             members = bundle.members_panel(pool_index_code(bundle, pool), idx)
             tradable &= members.reindex(columns=cols, fill_value=False).to_numpy(bool)
-        return cls(feats, idx, cols, tradable, lookback=lookback, horizon=horizon, min_stocks=min_stocks)
+        return cls(feats, idx, cols, tradable, lookback=lookback, horizon=horizon, min_stocks=min_stocks,
+                   label_winsor=label_winsor)
 
     @classmethod
-    def from_panels(cls, panels: dict[str, pd.DataFrame], tradable: pd.DataFrame | None = None, **kw) -> "WindowDataset":
+    def from_panels(cls, panels: dict[str, pd.DataFrame], tradable: pd.DataFrame | None = None, **kw) -> WindowDataset:
         """Build from date × code panels named as :data:`FEATURES` (prices already adjusted)."""
         missing = [f for f in FEATURES if f not in panels]
         if missing:
@@ -170,6 +197,18 @@ class WindowDataset:
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[:-h] = c[h:] / c[:-h] - 1.0
         return out
+
+    def _winsorise(self, r: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Clip ``r`` per date to its ``label_winsor`` quantiles over ``mask & finite`` (linear interpolation)."""
+        if self.label_winsor is None:
+            return r
+        x = np.where(mask & np.isfinite(r), r, np.nan)
+        ok = np.isfinite(x).any(axis=1)
+        q = np.full((x.shape[0], 2), np.nan)
+        if ok.any():
+            q[ok] = np.nanquantile(x[ok], self.label_winsor, axis=1).T
+        with np.errstate(invalid="ignore"):
+            return np.clip(r, q[:, :1], q[:, 1:]).astype(np.float32)
 
     def _standardise(self, r: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Per-date z-score of ``r`` over ``mask & finite`` (dates with < min_stocks samples: NaN)."""

@@ -122,7 +122,8 @@ def dataset_for(source: BundleSource, w: WindowConfig):
     if key not in _DATASETS:
         b = open_bundle_cached(path)
         _DATASETS[key] = WindowDataset.from_bundle(b, lookback=w.lookback, horizon=w.horizon, start=w.start,
-                                                   end=w.end, min_stocks=w.min_stocks, pool=w.pool)
+                                                   end=w.end, min_stocks=w.min_stocks, pool=w.pool,
+                                                   **w.dataset_kwargs())
     return _DATASETS[key]
 
 

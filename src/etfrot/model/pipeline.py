@@ -185,7 +185,7 @@ def train_from_config(bundle, cfg: TrainConfig, *, progress: bool = True, log=No
     out.mkdir(parents=True, exist_ok=True)
     w = cfg.window
     ds = WindowDataset.from_bundle(bundle, lookback=w.lookback, horizon=w.horizon, start=w.start, end=w.end,
-                                   min_stocks=w.min_stocks, pool=w.pool)
+                                   min_stocks=w.min_stocks, pool=w.pool, **w.dataset_kwargs())
     say(f"dataset: {ds}")
     dates = prediction_dates(ds.dates, cfg.predict_on)
     names = ["agru"] + [v for v in (cfg.evaluate.compare if cfg.evaluate else []) if v != "agru"]
@@ -266,8 +266,20 @@ def write_model_report(out: Path, bundle, cfg: TrainConfig, tic: pd.DataFrame, t
     curves = history.groupby(["variant", "epoch"])["valid_rank_ic"].mean().unstack("variant")
     best = history.groupby(["variant", "fold", "seed"]).agg(epochs=("epoch", "max"), best_epoch=("best_epoch", "first"),
                                                            best_valid_rank_ic=("valid_rank_ic", "max"))
+    tables, wall = {"folds and seeds": best}, ""
+    if "seconds" in history:  # wall time and memory per seed (issue 12 item 5)
+        agg = {"epochs": ("epoch", "max"), "seconds_total": ("seconds", "sum"), "seconds_per_epoch": ("seconds", "mean"),
+               "peak_rss_mib": ("peak_rss_mib", "max")}
+        if "peak_cuda_mib" in history:
+            agg["peak_cuda_mib"] = ("peak_cuda_mib", "max")
+        tables["time and memory per seed"] = history.groupby(["variant", "fold", "seed"]).agg(**agg)
+        tables["time per epoch (s)"] = history.pivot_table(index=["variant", "fold", "seed"], columns="epoch",
+                                                           values="seconds")
+        wall = f" Total training wall time {history['seconds'].sum() / 60:.1f} min."
     secs.append(Section("Training", f"{lab}Validation Rank IC per epoch (mean over folds and seeds); the best epoch's "
-                        "weights are kept.", tables={"folds and seeds": best},
+                        "weights are kept. Wall time per epoch includes its validation pass; peak memory is the "
+                        "process's peak resident set so far (and the CUDA peak allocated per epoch on a GPU)." + wall,
+                        tables=tables,
                         figures=[charts.lines_chart(curves, title="Validation Rank IC per epoch", synthetic=syn)]))
     return write_report(out, title=f"{cfg.name}: AGRU stock model", synthetic=syn, data_label=bundle.label,
                         sections=secs, config=cfg.model_dump(mode="json"),
@@ -298,6 +310,6 @@ def predict_with_saved(model_dir, bundle, *, start=None, end=None, freq: str = "
     lo = pd.Timestamp(start) if start else None
     first = None if lo is None else bundle.calendar[max(bundle.calendar.searchsorted(lo) - w.lookback, 0)]
     ds = WindowDataset.from_bundle(bundle, lookback=m.lookback or w.lookback, horizon=w.horizon, start=first, end=end,
-                                   min_stocks=w.min_stocks, pool=w.pool)
+                                   min_stocks=w.min_stocks, pool=w.pool, **w.dataset_kwargs())
     dates = prediction_dates(ds.dates, freq) if freq != "daily" else None
     return m.predict(ds, lo, end, dates=dates), str(f)

@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import os
+import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,9 @@ import torch
 
 from etfrot.errors import ConfigError, EtfrotError
 from etfrot.model.agru import MODELS, build_model
+
+PRECISIONS = ("fp32", "bf16")
+RESOURCE_COLUMNS = ("seconds", "peak_rss_mib", "peak_cuda_mib")  # history columns that vary run to run
 from etfrot.model.dataset import FEATURES, Samples, WindowDataset
 from etfrot.model.loss import weighted_mse
 
@@ -124,7 +128,7 @@ class DateSplit:
         return out
 
     @classmethod
-    def from_fractions(cls, dates: pd.DatetimeIndex, train: float = 0.6, valid: float = 0.2) -> "DateSplit":
+    def from_fractions(cls, dates: pd.DatetimeIndex, train: float = 0.6, valid: float = 0.2) -> DateSplit:
         """Split by fractions of ``dates``: first ``train``, next ``valid``, the rest test."""
         if not (0 < train < 1 and 0 < valid < 1 and train + valid < 1):
             raise ConfigError(f"split fractions train={train}, valid={valid}: need 0 < train, valid and train + valid < 1")
@@ -204,8 +208,14 @@ class StockModel:
     or a list); ``train_date_stride`` (train on every k-th date: adjacent windows overlap 39/40),
     ``valid_date_stride`` (early-stopping IC on every k-th validation date);
     ``device`` "auto" | "cpu" | "cuda"; ``num_threads`` (torch intra-op threads during fit/predict; None =
-    torch's default; 1 is fastest for small models on a busy machine); ``checkpoint_dir`` (resume from
-    it); ``progress`` (rich bar).
+    torch's default; 1 is fastest for small models on a busy machine); ``precision`` "fp32" | "bf16"
+    (bf16 matmuls, float32 states and gradients: faster where the CPU has AVX512-BF16 / AMX or on GPUs;
+    ``tests/test_model_precision.py`` bounds the change in predictions); ``checkpoint_dir`` (resume from
+    it); ``progress`` (rich bar per epoch with an ETA for the whole fit).
+
+    ``history_`` holds per seed and epoch the losses, validation IC, ``seconds`` (wall time of the epoch,
+    validation included) and ``peak_rss_mib`` (peak resident memory of the process so far, ``getrusage``)
+    or, on CUDA, ``peak_cuda_mib`` (peak allocated during the epoch).
     """
 
     def __init__(self, *, model: str = "agru", hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0,
@@ -213,7 +223,8 @@ class StockModel:
                  batch_size: int = 1024, grad_clip: float = 3.0, extreme_weight: float = 2.0,
                  base_weight: float = 1.0, n_bins: int = 10, seeds: int | list[int] = 5, train_date_stride: int = 1,
                  valid_date_stride: int = 1,
-                 device: str = "auto", num_threads: int | None = None, deterministic: bool = True,
+                 device: str = "auto", num_threads: int | None = None, precision: str = "fp32",
+                 deterministic: bool = True,
                  checkpoint_dir: str | Path | None = None, progress: bool = True, predict_batch: int = 8192) -> None:
         if model not in MODELS:
             raise ConfigError(f"unknown model {model!r}; use one of {MODELS}")
@@ -221,6 +232,8 @@ class StockModel:
             raise ConfigError(f"bad training settings: epochs={epochs}, patience={patience}, batch_size={batch_size}, "
                               f"train_date_stride={train_date_stride}, valid_date_stride={valid_date_stride}, lr={lr}; "
                               "all must be positive")
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision={precision!r}; use one of {PRECISIONS}")
         seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
         if not seed_list:
             raise ConfigError("seeds: need at least one seed")
@@ -228,7 +241,7 @@ class StockModel:
                            weight_decay=weight_decay, epochs=epochs, patience=patience, batch_size=batch_size,
                            grad_clip=grad_clip, extreme_weight=extreme_weight, base_weight=base_weight,
                            n_bins=n_bins, seeds=seed_list, train_date_stride=train_date_stride,
-                           valid_date_stride=valid_date_stride)
+                           valid_date_stride=valid_date_stride, precision=precision)
         self.device = resolve_device(device)
         self.deterministic = deterministic
         self.num_threads = num_threads
@@ -243,13 +256,14 @@ class StockModel:
     # ------------------------------------------------------------------ internals
     def _net(self):
         p = self.params
+        mm = torch.bfloat16 if p.get("precision", "fp32") == "bf16" else None
         return build_model(p["model"], len(FEATURES), hidden_size=p["hidden_size"], num_layers=p["num_layers"],
-                           dropout=p["dropout"])
+                           dropout=p["dropout"], mm_dtype=mm)
 
     def _predict_samples(self, net, data: WindowDataset, s: Samples) -> np.ndarray:
         net.eval()
         out = np.empty(len(s), np.float32)
-        with torch.no_grad():
+        with torch.inference_mode():
             for a in range(0, len(s), self.predict_batch):
                 b = min(a + self.predict_batch, len(s))
                 x = torch.from_numpy(data.windows(s.date[a:b], s.stock[a:b])).to(self.device)
@@ -266,7 +280,8 @@ class StockModel:
             h.update(data.labels(s.date, s.stock).tobytes())
         return h.hexdigest()[:16]
 
-    def _fit_seed(self, seed: int, data: WindowDataset, tr: Samples, va: Samples, bar, task) -> pd.DataFrame:
+    def _fit_seed(self, seed: int, data: WindowDataset, tr: Samples, va: Samples, bar, task,
+                  total_task=None) -> pd.DataFrame:
         p = self.params
         ckpt = self.checkpoint_dir / f"seed{seed}.pt" if self.checkpoint_dir is not None else None
         fp = self._fingerprint(data, tr, va) if ckpt is not None else None
@@ -274,6 +289,10 @@ class StockModel:
         net = self._net().to(self.device)
         opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
         start, best, best_state, best_epoch, bad, hist = 0, -np.inf, None, -1, 0, []
+        dates, starts, ends = _date_groups(tr)
+        keep = np.arange(len(dates))[:: p["train_date_stride"]]
+        sizes = ends - starts
+        per_epoch = int(sizes[keep].sum())
         if ckpt is not None and ckpt.exists():
             c = torch.load(ckpt, map_location=self.device, weights_only=False)
             if c.get("fingerprint") != fp:
@@ -284,14 +303,17 @@ class StockModel:
             torch.set_rng_state(c["torch_rng"])
             start, best, best_state, best_epoch, bad, hist = (c["epoch"], c["best"], c["best_state"], c["best_epoch"],
                                                               c["bad"], c["history"])
+            if bar is not None:
+                bar.update(total_task, total=bar.tasks[total_task].total - (p["epochs"] - start) * per_epoch * c["stopped"],
+                           advance=start * per_epoch)
             if c["stopped"] or start >= p["epochs"]:  # finished: early-stopped, or trained to max epochs
                 self.states[seed] = best_state
                 return pd.DataFrame(hist).assign(best_epoch=best_epoch)
-        dates, starts, ends = _date_groups(tr)
-        keep = np.arange(len(dates))[:: p["train_date_stride"]]
-        sizes = ends - starts
         va_y = data.labels(va.date, va.stock)
         for epoch in range(start, p["epochs"]):
+            t_epoch = time.perf_counter()
+            if self.device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(self.device)
             rng = np.random.default_rng([seed, epoch])
             batches = _pack(rng.permutation(keep), sizes, p["batch_size"])
             net.train()
@@ -315,14 +337,16 @@ class StockModel:
                 cnt += len(idx)
                 if bar is not None:
                     bar.advance(task)
+                    bar.advance(total_task, len(idx))
             pred = self._predict_samples(net, data, va)
             ric = float(np.nanmean(grouped_ic(pred, va_y, va.date, rank=True)))
             ic = float(np.nanmean(grouped_ic(pred, va_y, va.date, rank=False)))
             hist.append(dict(seed=seed, epoch=epoch + 1, train_loss=tot / max(cnt, 1),
-                             valid_mse=float(np.mean((pred - va_y) ** 2)), valid_ic=ic, valid_rank_ic=ric))
+                             valid_mse=float(np.mean((pred - va_y) ** 2)), valid_ic=ic, valid_rank_ic=ric,
+                             seconds=time.perf_counter() - t_epoch, **_peak_memory(self.device)))
             if bar is not None:
                 bar.console.print(f"{p['model']} seed {seed} epoch {epoch + 1}: train loss {tot / max(cnt, 1):.4f}, "
-                                f"valid Rank IC {ric:.4f}, IC {ic:.4f}")
+                                  f"valid Rank IC {ric:.4f}, IC {ic:.4f}, {hist[-1]['seconds']:.1f} s")
             if np.isfinite(ric) and ric > best:
                 best, best_epoch, bad = ric, epoch + 1, 0
                 best_state = copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()})
@@ -337,12 +361,14 @@ class StockModel:
                                   torch_rng=torch.get_rng_state(), best=best, best_state=best_state,
                                   best_epoch=best_epoch, bad=bad, history=hist, stopped=stopped), ckpt)
             if done:
+                if bar is not None:  # early stop: the epochs not run leave the overall ETA
+                    bar.update(total_task, total=bar.tasks[total_task].total - (p["epochs"] - epoch - 1) * per_epoch)
                 break
         self.states[seed] = best_state
         return pd.DataFrame(hist).assign(best_epoch=best_epoch)
 
     # ------------------------------------------------------------------ public API
-    def fit(self, data: WindowDataset, train, valid, *, gap: int | None = None) -> "StockModel":
+    def fit(self, data: WindowDataset, train, valid, *, gap: int | None = None) -> StockModel:
         """Train every seed on dates in ``train`` (early stopping on ``valid``); ranges are (start, end) inclusive.
 
         ``gap`` (trading days, default = the label horizon, never less) purges the end of train before valid.
@@ -366,8 +392,14 @@ class StockModel:
             bar_ctx = _progress() if self.progress else nullcontext()
             with bar_ctx as bar:
                 task = bar.add_task("training", total=1) if bar is not None else None
+                total = None
+                if bar is not None:
+                    _, st, en = _date_groups(tr)
+                    n = int((en - st)[:: self.params["train_date_stride"]].sum())
+                    total = bar.add_task(f"all seeds ({len(self.params['seeds'])} × ≤ {self.params['epochs']} epochs)",
+                                         total=n * self.params["epochs"] * len(self.params["seeds"]))
                 for seed in self.params["seeds"]:
-                    hist.append(self._fit_seed(seed, data, tr, va, bar, task))
+                    hist.append(self._fit_seed(seed, data, tr, va, bar, task, total))
         self.history_ = pd.concat(hist, ignore_index=True)
         return self
 
@@ -414,7 +446,7 @@ class StockModel:
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", progress: bool = False,
-             num_threads: int | None = None) -> "StockModel":
+             num_threads: int | None = None) -> StockModel:
         f = Path(path)
         f = f / "model.pt" if f.is_dir() else f
         if not f.exists():
@@ -427,9 +459,32 @@ class StockModel:
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """Two bars: batches of the current epoch, and samples of the whole fit (all seeds × epochs) with its ETA."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn())
+
+
+def _peak_memory(device: torch.device) -> dict:
+    """Peak memory for the history: the process's peak RSS (ru_maxrss, KiB on Linux) and, on CUDA, the peak
+    allocated since the epoch's ``reset_peak_memory_stats``; in MiB."""
+    try:
+        import resource
+
+        out = {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    except ImportError:  # not a POSIX system
+        out = {"peak_rss_mib": float("nan")}
+    if device.type == "cuda":
+        out["peak_cuda_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return out
 
 
 # ---------------------------------------------------------------------------------------- walk-forward

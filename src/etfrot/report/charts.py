@@ -275,3 +275,22 @@ def bar_chart(values: pd.Series, *, title: str, synthetic: bool = False, ylabel:
             _pct(ax)
     ax.set_ylabel(ylabel)
     return finish(fig, ax, title, synthetic)
+
+
+def histogram_chart(values, *, title: str, synthetic: bool = False, xlabel: str = "", log_x: bool = True,
+                    marks: dict[str, float] | None = None, bins: int = 40) -> Figure:
+    """Histogram of positive values (log-spaced bins when ``log_x``); ``marks`` draws labelled vertical lines."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)] if log_x else v[np.isfinite(v)]
+    fig, ax = new_figure(height=3.2)
+    if v.size:
+        edges = np.geomspace(v.min(), v.max() * 1.0001, bins + 1) if log_x and v.max() > v.min() else bins
+        ax.hist(v, bins=edges, color=COLORS["strategy"], alpha=0.85)
+    if log_x:
+        ax.set_xscale("log")
+    for label, x in (marks or {}).items():
+        ax.axvline(x, color=COLORS["excess"], ls="--", lw=0.9)
+        ax.annotate(label, (x, 1), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("trades")
+    return finish(fig, ax, title, synthetic)

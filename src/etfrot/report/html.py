@@ -14,7 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -45,9 +45,9 @@ class Section:
 
 def figure_png(fig) -> str:
     """A matplotlib figure as a base64 PNG data URI (closes the figure)."""
-    import matplotlib.pyplot as plt
-
     import warnings
+
+    import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     with warnings.catch_warnings():  # CJK names without a CJK font: boxes, not a warning per glyph
@@ -62,20 +62,16 @@ def _slug(s: str) -> str:
 
 
 def _fmt_table(df: pd.DataFrame, max_rows: int | None = None) -> str:
-    def fmt(v):
-        if isinstance(v, float):
-            return "" if pd.isna(v) else (f"{v:,.4f}" if abs(v) < 1000 else f"{v:,.0f}")
-        if isinstance(v, pd.Timestamp):
-            return v.strftime("%Y-%m-%d")
-        return v
+    """A table as HTML, each column formatted by its kind (:mod:`etfrot.report.format`), in a box that
+    scrolls sideways when the table is wider than the page."""
+    from etfrot.report.format import format_frame
 
     more = 0
     if max_rows is not None and len(df) > max_rows:
         more, df = len(df) - max_rows, df.iloc[-max_rows:]
-    shown = df.map(fmt) if len(df) else df.copy()
-    if isinstance(shown.index, pd.DatetimeIndex):
-        shown.index = shown.index.strftime("%Y-%m-%d")
+    shown = format_frame(df)
     html = shown.to_html(classes="tbl", border=0, escape=True, na_rep="")
+    html = f'<div class="tblwrap">{html}</div>'
     if more:
         html = f'<p class="label">last {max_rows} rows shown; {more} earlier rows in the CSV</p>' + html
     return html
@@ -106,7 +102,7 @@ def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label
                          "figures": imgs, "links": links})
     man = {"title": title, "synthetic": synthetic, "data": data_label, "etfrot_version": __version__,
            "config": config or {}, **(manifest or {})}
-    man.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    man.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
     html = _ENV.get_template("report.html").render(
         title=title, synthetic=synthetic, data_label=data_label, sections=rendered,
         config_json=json.dumps(config or {}, indent=2, ensure_ascii=False, default=str), manifest=man,

@@ -46,7 +46,7 @@ def _pct(x) -> str:
 
 def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = False, last_holdings: int = 8,
                       n_boot: int = 1000, block: int = 20, seed: int = 0, log_nav: bool = False,
-                      describe: str = "") -> list[Section]:
+                      describe: str = "", bundle=None, tearsheet: bool = True) -> list[Section]:
     """Sections of a backtest report: summary, NAV, per year, holdings, trading (see module doc)."""
     m = result.metrics(n_boot=n_boot, block=block, seed=seed)
     bench = result.benchmark_nav
@@ -103,4 +103,33 @@ def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = Fals
     trade_sec = Section(f"{title}: trading", "One row per execution: NAV before it, two-sided traded value and one-way "
                         "turnover (fractions of NAV), cost as a fraction of NAV, holdings and skipped trades.",
                         tables=trade_tables, files={"all trades": result.trades}, max_rows=20)
-    return [summary, nav_sec, year_sec, hold_sec, trade_sec]
+    out = [summary, nav_sec, year_sec, hold_sec, trade_sec]
+    if tearsheet:  # monthly heat map, worst drawdowns, rolling, activity, industry exposure (with a bundle)
+        from etfrot.report.tearsheet import tearsheet_sections
+
+        out += tearsheet_sections(result, title=title, synthetic=synthetic, bundle=bundle)
+    return out
+
+
+def capacity_section(part: pd.DataFrame, thresholds: pd.DataFrame, *, title: str = "Backtest", synthetic: bool = False,
+                     capital: float = 1e6, window: int = 20) -> Section:
+    """Capacity (SPEC §7): distribution of each trade's share of the ETF's average traded amount at ``capital``,
+    and the capital at which the median / worst trade reaches 5 % and 20 % (:mod:`etfrot.backtest.capacity`)."""
+    def cny(x):
+        return "n/a" if x is None or pd.isna(x) else f"{x:,.3g} CNY"
+
+    th = thresholds
+    p = part["participation"].dropna()
+    text = (f"Each executed trade's value against the ETF's average traded amount over the {window} trading days up "
+            f"to the signal date (and against fund size where known), at a capital of {capital:,.0f} CNY: "
+            f"median {_pct(p.median() if len(p) else None)}, worst {_pct(p.max() if len(p) else None)} of amount20 "
+            f"({len(p)} trades). Trades scale with capital, so the median trade reaches 5 % of amount20 at "
+            f"{cny(th.at['median trade', 'capital at 5% of amount20'])} and 20 % at "
+            f"{cny(th.at['median trade', 'capital at 20% of amount20'])}; the worst trade at "
+            f"{cny(th.at['worst trade', 'capital at 5% of amount20'])} and "
+            f"{cny(th.at['worst trade', 'capital at 20% of amount20'])}.")
+    fig = charts.histogram_chart(part["participation"], title=f"{title}: trade / 20-day average amount at {capital:,.0f} CNY",
+                                 synthetic=synthetic, xlabel="share of amount20 (log scale)",
+                                 marks={"5 %": 0.05, "20 %": 0.20})
+    return Section(f"{title}: capacity", text, tables={"capital at which trades reach a share of daily amount": th},
+                   figures=[fig], files={"trade participation": part})

@@ -23,7 +23,7 @@ STRATEGIES: dict[str, str] = {
     "agru_index_rotation": "etfrot.strategies.agru_index_rotation",
     "regime_rotation": "etfrot.strategies.regime_rotation",
     "cluster_multifactor": "etfrot.strategies.cluster_multifactor",
-    "backtest": "etfrot.backtest.runner",
+    "backtest": "etfrot.strategies.runner",
 }
 
 

@@ -36,11 +36,18 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from etfrot.backtest import runner
-from etfrot.config import (BacktestConfig, BenchmarkConfig, SelectionConfig, StrictModel, UniverseConfig, load_config,
-                           register_config)
+from etfrot.config import (
+    BacktestConfig,
+    BenchmarkConfig,
+    SelectionConfig,
+    StrictModel,
+    UniverseConfig,
+    load_config,
+    register_config,
+)
 from etfrot.errors import ConfigError, DataMissingError
 from etfrot.model.config import EvalConfig, ModelConfig, SplitConfig, WindowConfig
+from etfrot.strategies import runner
 
 
 class StockModelSection(StrictModel):

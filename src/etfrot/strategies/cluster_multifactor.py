@@ -29,9 +29,18 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from etfrot.backtest import runner
-from etfrot.config import BacktestConfig, BenchmarkConfig, ScoresConfig, SelectionConfig, StrictModel, UniverseConfig, load_config, register_config
+from etfrot.config import (
+    BacktestConfig,
+    BenchmarkConfig,
+    ScoresConfig,
+    SelectionConfig,
+    StrictModel,
+    UniverseConfig,
+    load_config,
+    register_config,
+)
 from etfrot.errors import DataMissingError
+from etfrot.strategies import runner
 
 SEED001_TESTS = ["mom5", "mom20", "mom250", "rsi", "bias", "roe_ttm", "roe_q", "np_yoy", "np_growth_qoq", "eps_growth_qoq",
                  "roe_growth_qoq", "net_buy", "net_active_buy", "main_inflow", "dde10"]
@@ -113,8 +122,8 @@ def form_pool(bundle, date: pd.Timestamp, cfg: ClusterMultifactorConfig) -> Form
     pc = cluster_etfs(bundle, date, window=p.window, ks=range(max(1, p.k_min), p.k_max + 1), k=p.k, n_init=p.n_init,
                       refs=p.gap_refs, seed=p.seed, linkage=p.linkage, per_cluster=10**6,
                       representative="centroid" if p.representative == "centroid" else "aum",
-                      screen_kwargs=dict(categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
-                                         min_aum=u.min_aum, min_listed_months=u.min_listed_months))
+                      screen_kwargs={"categories": tuple(u.categories), "exclude_overseas": u.exclude_overseas,
+                                       "min_aum": u.min_aum, "min_listed_months": u.min_listed_months})
     labels = pc.table.set_index("index")["kmeans" if p.method == "kmeans" else "hier"]
     counts = labels.value_counts()
     quota = (counts * 0 + p.per_cluster) if p.per_cluster else np.maximum(1, np.round(counts * p.share)).astype(int)
@@ -237,7 +246,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
 
     table6 = pd.DataFrame({k: row(r) for k, r in per_factor.items()}).T
     table8 = pd.DataFrame({f"N={k}": row(r) for k, r in per_n.items()}).T
-    yr = lambda r: r.yearly()["return"]  # noqa: E731
+    yr = lambda r: r.yearly()["return"]
     table7 = pd.DataFrame({k: yr(r) for k, r in per_factor.items()})
     table9 = pd.DataFrame({f"N={k}": yr(r) for k, r in per_n.items()})
     if bench is not None:

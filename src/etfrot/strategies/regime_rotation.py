@@ -179,7 +179,7 @@ class RegimeRotationResult:
 
 
 # ------------------------------------------------------------------------------------------ steps
-_ENGINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def factor_engine(bundle):
@@ -248,10 +248,15 @@ def _benchmark_weights(mask: pd.DataFrame) -> pd.DataFrame:
 
 def build(bundle, config) -> RegimeRotationResult:
     """Run the pipeline of the module docstring up to the backtests (no report)."""
-    from etfrot.backtest.runner import backtest_weights, benchmark_for, instruments, universe_mask
     from etfrot.data.calendar import rebalance_dates
     from etfrot.evaluation import forward_returns
     from etfrot.portfolio import exclusion_flags, select_weights
+    from etfrot.strategies.runner import (
+        backtest_weights,
+        benchmark_for,
+        instruments,
+        universe_mask,
+    )
 
     cfg = validate_config(config)
     rot, ex = cfg.rotation, cfg.exclusions

@@ -178,10 +178,7 @@ def cut_real(src: str | Path, dst: str | Path, at, *, symbols=None) -> CutResult
 
 def _cut_qlib_folder(src: Path, dst: Path, last_day) -> list[tuple]:
     """A qlib dump inside the folder: cut with the qlib importer's own cutter (the same format rules)."""
-    try:
-        from etfrot.data.qlib_import import cut_qlib
-    except ImportError:  # TODO(lead): remove once the qlib importer lands
-        shutil.copytree(src, dst)
-        return [(f"{src.name}/", "qlib", None, 0, "copied: not cut")]
+    from etfrot.data.qlib_import import cut_qlib
+
     cut_qlib(src, dst, last_day)
     return [(f"{src.name}/", "qlib", None, 0, f"cut by etfrot.data.qlib_import.cut_qlib at {last_day:%Y-%m-%d}")]

@@ -23,7 +23,9 @@ from etfrot.errors import ConfigError, DataMissingError
 
 @dataclass
 class Instruments:
-    """What can be traded: adjusted closes/opens, tradable flags, delist dates and names (date × code)."""
+    """What can be traded: adjusted closes/opens, tradable flags, delist dates and names (date × code);
+    for ETFs also the raw (unadjusted) closes/opens the lot-based engine trades at, the traded amount
+    (CNY per day) and the fund size (CNY) the capacity report reads."""
 
     kind: str
     prices: pd.DataFrame
@@ -31,6 +33,26 @@ class Instruments:
     tradable: pd.DataFrame | None
     delisted: pd.Series | str | None
     names: pd.Series
+    bundle: object = None  # ETFs: where the raw prices, amount and size below are read from (on first use)
+
+    def _bars(self, field: str) -> pd.DataFrame | None:
+        return None if self.kind != "etf" or self.bundle is None else self.bundle.panel("etf_bars", field)
+
+    @property
+    def raw_prices(self) -> pd.DataFrame | None:
+        return self._bars("close")
+
+    @property
+    def raw_opens(self) -> pd.DataFrame | None:
+        return self._bars("open")
+
+    @property
+    def amount(self) -> pd.DataFrame | None:
+        return self._bars("amount")
+
+    @property
+    def aum(self) -> pd.DataFrame | None:
+        return self._bars("aum")
 
 
 def instruments(bundle, kind: str = "etf") -> Instruments:
@@ -39,7 +61,7 @@ def instruments(bundle, kind: str = "etf") -> Instruments:
         info = bundle.info("etf")
         return Instruments("etf", bundle.panel("etf_bars", "close", adjusted=True),
                            bundle.panel("etf_bars", "open", adjusted=True), bundle.listed("etf"),
-                           info["delist_date"].dropna(), info["name"])
+                           info["delist_date"].dropna(), info["name"], bundle)
     if kind == "index":
         info = bundle.info("index")
         return Instruments("index", bundle.panel("index_bars", "close"), bundle.panel("index_bars", "open"),
@@ -154,14 +176,22 @@ def build_weights(bundle, cfg: BacktestConfig):
 
 def backtest_weights(cfg: BacktestConfig, weights: pd.DataFrame, inst: Instruments, bench: pd.Series | None,
                      scores: pd.DataFrame | None = None):
-    """The engine run of a config: its execution price, costs and end date on ``inst``'s prices."""
+    """The engine run of a config: its execution price, costs and end date on ``inst``'s prices; the lot-based
+    engine (raw prices, whole lots, minimum fee, capital) when ``execution.lot_size`` is set."""
     from etfrot.backtest.engine import run_backtest
 
-    return run_backtest(weights, inst.prices, opens=inst.opens if cfg.execution == "next_open" else None,
-                        execution=cfg.execution, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
+    ex = cfg.execution
+    lots = cfg.lot_rules()
+    if lots is not None and inst.raw_prices is None:
+        raise ConfigError(f"execution.lot_size needs ETFs with raw prices (universe.kind: etf); universe.kind "
+                          f"{inst.kind!r} holds index levels, which are not prices of shares. Drop execution.lot_size.")
+    return run_backtest(weights, inst.prices, opens=inst.opens if ex.price == "next_open" else None,
+                        execution=ex.price, fee=cfg.costs.fee_per_side, slippage=cfg.costs.slippage,
                         tradable=inst.tradable, delisted=inst.delisted, benchmark=bench,
                         benchmark_name=None if bench is None else str(bench.name), scores=scores, names=inst.names,
-                        end=cfg.end)
+                        end=cfg.end, lots=lots, raw_prices=None if lots is None else inst.raw_prices,
+                        raw_opens=None if lots is None or ex.price != "next_open" else inst.raw_opens,
+                        amount=None if lots is None or ex.max_participation is None else inst.amount)
 
 
 def validate_config(config) -> BacktestConfig:
@@ -195,7 +225,10 @@ def run(bundle, config, out_dir=None, *, progress=None):
                 + f", {cfg.selection.weighting} weights, {cfg.frequency}.")
     secs = backtest_sections(res, title=title, synthetic=bundle.is_synthetic, last_holdings=cfg.report.last_holdings,
                              n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
-                             log_nav=cfg.report.log_nav, describe=describe)
+                             log_nav=cfg.report.log_nav, describe=describe, bundle=bundle)
+    from etfrot.strategies.capacity import capacity_sections
+
+    secs += capacity_sections(res, inst, cfg.capital, title=title, synthetic=bundle.is_synthetic)
     if out_dir is not None:
         write_run(out_dir, res, secs, cfg, bundle)
     return res, secs

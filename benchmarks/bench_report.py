@@ -1,0 +1,84 @@
+"""Strategy report build time and size (issue 14 item 5): `backtest_sections` + `write_report` on a saved run.
+
+``python benchmarks/bench_report.py setup`` builds the default synthetic bundle and a weekly top-5
+momentum ETF backtest (runner, equal-weight benchmark) under ``--dir`` once.
+``python benchmarks/bench_report.py time`` loads the saved result and builds its report ``--reps``
+times after one warm-up build (imports, font cache), printing one JSON line: the warm build times,
+their median, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
+another checkout's ``src`` to time that version of the code on the same run (before / after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+CONFIG = {
+    "name": "bench momentum (SYNTHETIC)",
+    "universe": {"kind": "etf", "categories": ["industry_theme"], "min_aum": 1.0e8, "min_listed_months": 3,
+                 "one_per_index": True},
+    "scores": {"source": "factor", "factors": ["mom250"]},
+    "selection": {"method": "top_n", "n": 5},
+    "frequency": "weekly",
+    "benchmark": {"kind": "equal_weight", "rebalance": "weekly"},
+}
+
+
+def setup(d: Path) -> None:
+    from etfrot.strategies import runner
+    from etfrot.data import Bundle
+    from etfrot.data.bundle import MANIFEST
+    from etfrot.data.synthetic import build_synthetic
+
+    b = Bundle.open(d / "bundle") if (d / "bundle" / MANIFEST).exists() else build_synthetic(d / "bundle", size="default", seed=0)
+    runner.run(b, dict(CONFIG), d / "run")
+    print(f"setup done: {d / 'run'}")
+
+
+def time_build(d: Path, reps: int) -> dict:
+    import etfrot
+    from etfrot.backtest.engine import Result
+    from etfrot.data import Bundle
+    from etfrot.report import write_report
+    from etfrot.report.sections import backtest_sections
+
+    res = Result.load(d / "run" / "result")
+    bundle = Bundle.open(d / "bundle")
+    kw = {"bundle": bundle} if "bundle" in inspect.signature(backtest_sections).parameters else {}
+    times, html_size, all_size, n_img = [], 0, 0, 0
+    for i in range(reps + 1):
+        with tempfile.TemporaryDirectory() as out:
+            t = time.perf_counter()
+            secs = backtest_sections(res, title="bench", synthetic=True, **kw)
+            p = write_report(out, title="bench", synthetic=True, data_label="SYNTHETIC DATA", sections=secs)
+            dt = time.perf_counter() - t
+            if i:
+                times.append(dt)
+            html = p.read_text()
+            html_size = p.stat().st_size
+            all_size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
+            n_img = html.count("<img ")
+    return {"etfrot": str(Path(etfrot.__file__).parent), "runs": [round(x, 3) for x in times],
+            "median_s": round(statistics.median(times), 3), "html_bytes": html_size, "all_files_bytes": all_size,
+            "charts": n_img}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["setup", "time"])
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "etfrot-bench-report")
+    ap.add_argument("--reps", type=int, default=3)
+    a = ap.parse_args()
+    if a.what == "setup":
+        setup(a.dir)
+    else:
+        print(json.dumps(time_build(a.dir, a.reps)))
+
+
+if __name__ == "__main__":
+    main()
