@@ -157,7 +157,10 @@ def main() -> None:
         rs = [r for r in rows if r["what"] == what]
         if rs:
             lines += [f"## {title}", "", _md(rs, cols), ""]
-    (HERE / "results" / "ray.md").write_text("\n".join(lines))
+    md = HERE / "results" / "ray.md"
+    old = md.read_text() if md.exists() else ""
+    notes = old[old.index("## Notes"):] if "## Notes" in old else ""  # hand-written notes survive a rerun
+    md.write_text("\n".join(lines) + ("\n" + notes if notes else ""))
     print("\n".join(lines))
 
 
