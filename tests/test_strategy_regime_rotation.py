@@ -10,7 +10,7 @@ from etfrot.data import write_bundle
 from etfrot.data.calendar import rebalance_dates
 from etfrot.errors import ConfigError
 from etfrot.portfolio.regime import QUADRANTS, macro_rows, regime_series
-from etfrot.strategies import get_strategy
+from etfrot.strategies import get_strategy, regime_report
 from etfrot.strategies import regime_rotation as M
 
 CFG = {"strategy": "regime_rotation"}
@@ -158,7 +158,7 @@ def test_factor_rank_table_matches_the_seed_layout(null_run):
     code = t.index[0]
     assert t.loc[code, rank_cols[0]] == (vals > vals[code]).sum() + 1  # rank 1 = best
     np.testing.assert_allclose(t["alpha"], res.scores.loc[d, t.index])
-    wa = M.weights_with_alpha(res, d)
+    wa = regime_report.weights_with_alpha(res, d)
     assert set(wa["variant"]) == {M.VARIANT_LABELS["none"], M.VARIANT_LABELS["double"]}
     # fully invested unless the 30 % cap binds on too few positive-alpha picks (the rest is then cash)
     held = wa[wa["weight"] > 0].groupby("variant")["weight"]
