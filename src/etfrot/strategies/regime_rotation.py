@@ -494,7 +494,7 @@ def sections(res: RegimeRotationResult, cfg: RegimeRotationConfig, bundle) -> li
                        files={"IC per period": res.ic}))
     out += backtest_sections(res.variants[res.main], title=f"{title} — {VARIANT_LABELS.get(res.main, res.main)}",
                              synthetic=syn, last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
-                             block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav)
+                             block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav, bundle=bundle)
     return out
 
 
