@@ -43,16 +43,21 @@ class Section:
     max_rows: int | None = None
 
 
-def figure_png(fig) -> str:
-    """A matplotlib figure as a base64 PNG data URI (closes the figure)."""
+def figure_png(fig, dpi: int = 90) -> str:
+    """A matplotlib figure as a base64 PNG data URI (closes the figure).
+
+    A figure with a layout engine (the report's charts: constrained layout) already fits its texts in the
+    canvas and is saved as is; one without is cropped to its content (``bbox_inches="tight"``). Cropping a
+    laid-out figure too would cost a third pass over its artists for nothing."""
     import warnings
 
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
+    tight = "tight" if fig.get_layout_engine() is None else None
     with warnings.catch_warnings():  # CJK names without a CJK font: boxes, not a warning per glyph
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
-        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
