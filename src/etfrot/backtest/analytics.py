@@ -177,8 +177,13 @@ def index_industry_shares(index_weights: pd.DataFrame, industry: pd.DataFrame, p
     q = q[q["snap"].notna() & (q["date"] <= q["index"].map(expiry)).to_numpy()]
     rows = q.merge(iw.rename(columns={"index_code": "index", "date": "snap"}).astype({"index": object}),
                    on=["index", "snap"])
-    ind = industry.rename_axis(index="date", columns="stock_code").stack().rename("industry").reset_index()
-    rows = rows.merge(ind, on=["date", "stock_code"], how="left")
+    # each row's industry straight from the panel (row = its date, column = its stock; absent → None)
+    i = industry.index.get_indexer(pd.DatetimeIndex(rows["date"]))
+    j = industry.columns.get_indexer(rows["stock_code"])
+    ok = (i >= 0) & (j >= 0)
+    lab = np.full(len(rows), None, dtype=object)
+    lab[ok] = industry.to_numpy(dtype=object)[i[ok], j[ok]]
+    rows["industry"] = lab
     total = rows.groupby(["date", "index"])["weight"].transform("sum")
     rows["share"] = rows["weight"] / total
     out = rows.dropna(subset=["industry"]).groupby(["date", "index", "industry"], as_index=False)["share"].sum()

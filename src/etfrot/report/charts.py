@@ -2,7 +2,7 @@
 
 Backtest figures: :func:`nav_chart` (NAV vs benchmark), :func:`relative_nav_chart`, :func:`drawdown_chart`,
 :func:`yearly_bars`. Generic helpers the factor, universe and strategy reports reuse:
-:func:`lines_chart`, :func:`quantile_nav_chart`, :func:`ic_chart`, :func:`heatmap`, :func:`dendrogram_chart`,
+:func:`lines_chart`, :func:`panels_chart`, :func:`quantile_nav_chart`, :func:`ic_chart`, :func:`heatmap`, :func:`dendrogram_chart`,
 :func:`curve_chart`, :func:`bar_chart`.
 
 Every function takes ``synthetic``: when True the title says "SYNTHETIC DATA" and a large diagonal
@@ -197,6 +197,32 @@ def lines_chart(df: pd.DataFrame, *, title: str, synthetic: bool = False, ylabel
     if isinstance(df.index, pd.DatetimeIndex):
         _dates(ax)
     return finish(fig, ax, title, synthetic)
+
+
+def panels_chart(panels: list[dict], *, title: str, synthetic: bool = False, height: float = 2.4) -> Figure:
+    """Several line panels stacked on one shared date axis, one figure (cheaper than one figure each).
+
+    Each panel: ``{"data": DataFrame (one line per column), "ylabel": str, "hline": float | None,
+    "percent": bool, "integer": bool (integer ticks: counts)}``; the title goes on the top panel."""
+    fig, axes = new_figure(height=height * len(panels), nrows=len(panels), sharex=True, squeeze=False)
+    axes = axes.ravel()
+    for ax, p in zip(axes, panels):
+        df = p["data"]
+        for c in df.columns:
+            ax.plot(df.index, df[c].to_numpy(dtype=float), lw=1.2, label=str(c))
+        if p.get("hline") is not None:
+            ax.axhline(p["hline"], color="#777", lw=0.8, ls=":")
+        if p.get("percent"):
+            _pct(ax)
+        if p.get("integer"):
+            from matplotlib.ticker import MaxNLocator
+
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(p.get("ylabel", ""))
+        ax.legend(frameon=False, fontsize=8, ncols=min(df.shape[1], 6), loc="upper left")
+    if isinstance(panels[-1]["data"].index, pd.DatetimeIndex):
+        _dates(axes[-1])
+    return finish(fig, axes[0], title, synthetic)
 
 
 def quantile_nav_chart(navs: pd.DataFrame, long_short: pd.Series | None = None, *, title: str = "Quantile NAVs",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from etfrot.backtest import analytics as an
 from etfrot.report import charts
@@ -22,6 +23,7 @@ def month_heatmap(grid: pd.DataFrame, *, title: str, synthetic: bool = False):
     lim = float(np.nanmax(np.abs(m.to_numpy(dtype=float)))) if np.isfinite(m.to_numpy(dtype=float)).any() else 0.01
     fig = charts.heatmap(m, title=title, synthetic=synthetic, annotate=True, cmap="RdYlGn", vmin=-lim, vmax=lim,
                          fmt="{:.1%}")
+    charts._pct(fig.axes[-1])  # the colour bar, in percent like the cells
     return fig
 
 
@@ -126,20 +128,22 @@ def tearsheet_sections(result, *, title: str, synthetic: bool = False, bundle=No
     roll = an.rolling_excess(result.nav, result.benchmark_nav)
     ret_cols = [c for c in roll.columns if c.startswith(("excess", "return"))]
     ir_cols = [c for c in roll.columns if c not in ret_cols]
+    what_r = ret_cols[0].split()[0]
     rolling = Section(f"{title}: rolling {'excess and IR' if has_b else 'return and Sharpe'}",
                       "Windows of 126 and 252 trading days (6 and 12 months).",
-                      figures=[charts.lines_chart(roll[ret_cols], title=f"{title}: rolling {ret_cols[0].split()[0]}",
-                                                  synthetic=synthetic, hline=0.0),
-                               charts.lines_chart(roll[ir_cols], title=f"{title}: rolling {ir_cols[0].split()[0]}",
-                                                  synthetic=synthetic, hline=0.0)],
+                      figures=[charts.panels_chart(
+                          [{"data": roll[ret_cols], "ylabel": what_r, "hline": 0.0, "percent": True},
+                           {"data": roll[ir_cols], "ylabel": ir_cols[0].split()[0], "hline": 0.0}],
+                          title=f"{title}: rolling {what_r} and {ir_cols[0].split()[0]}", synthetic=synthetic)],
                       files={"rolling": roll})
     act = an.activity(result.rebalances)
     activity = Section(f"{title}: turnover and holdings", "One-way turnover per execution and the number of holdings after it.",
                        tables={"per year": an.activity_by_year(result.rebalances)},
-                       figures=[charts.lines_chart(act[["turnover"]], title=f"{title}: turnover per execution",
-                                                   synthetic=synthetic),
-                                charts.lines_chart(act[["n_held"]].astype(float), title=f"{title}: number of holdings",
-                                                   synthetic=synthetic)])
+                       figures=[charts.panels_chart(
+                           [{"data": act[["turnover"]], "ylabel": "turnover", "percent": True},
+                            {"data": act[["n_held"]].astype(float).rename(columns={"n_held": "holdings"}),
+                             "ylabel": "holdings", "integer": True}],
+                           title=f"{title}: turnover and number of holdings", synthetic=synthetic)])
     return [monthly, dd, rolling, activity, exposure_section(result, title=title, synthetic=synthetic, bundle=bundle)]
 
 
@@ -155,12 +159,14 @@ def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) 
     roll = {n: an.rolling_excess(r.nav, r.benchmark_nav, months=(12,)) for n, r in with_b.items()}
     figs = []
     if roll:
-        figs.append(charts.lines_chart(pd.DataFrame({n: x["excess 12m"] for n, x in roll.items()}),
-                                       title="Rolling 12-month excess (relative NAV)", synthetic=synthetic, hline=0.0))
-        figs.append(charts.lines_chart(pd.DataFrame({n: x["IR 12m"] for n, x in roll.items()}),
-                                       title="Rolling 12-month information ratio", synthetic=synthetic, hline=0.0))
+        figs.append(charts.panels_chart(
+            [{"data": pd.DataFrame({n: x["excess 12m"] for n, x in roll.items()}), "ylabel": "excess 12m",
+              "hline": 0.0, "percent": True},
+             {"data": pd.DataFrame({n: x["IR 12m"] for n, x in roll.items()}), "ylabel": "IR 12m", "hline": 0.0}],
+            title="Rolling 12-month excess (relative NAV) and information ratio", synthetic=synthetic))
     held = pd.DataFrame({n: an.activity(r.rebalances)["n_held"].astype(float) for n, r in results.items()}).ffill()
     figs.append(charts.lines_chart(held, title="Number of holdings", synthetic=synthetic))
+    figs[-1].axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     turnover = pd.DataFrame({n: an.activity_by_year(r.rebalances)["turnover"] for n, r in results.items()})
     turnover.attrs["kinds"] = dict.fromkeys(turnover.columns, "percent")
     out = [Section("Tear sheet, side by side", "Rolling windows of 252 trading days; one-way turnover per calendar year.",
