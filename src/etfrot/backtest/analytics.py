@@ -162,14 +162,15 @@ def index_industry_shares(index_weights: pd.DataFrame, industry: pd.DataFrame, p
     index's latest on or before t while in force (:func:`etfrot.data.pit.snapshot_expiry`); share =
     Σ weight of the constituents in the industry / Σ weight of all constituents (unknown ones included).
     """
-    from etfrot.data.pit import snapshot_expiry
-
     cols = ["date", "index", "industry", "share"]
     iw = index_weights[index_weights["index_code"].isin(pd.unique(pairs["index"]))]
     if iw.empty or pairs.empty:
         return pd.DataFrame(columns=cols)
     snaps = iw[["index_code", "date"]].drop_duplicates().rename(columns={"index_code": "index", "date": "snap"})
-    expiry = snaps.groupby("index")["snap"].agg(lambda d: snapshot_expiry(pd.DatetimeIndex(d)))
+    # snapshot_expiry's rule for every index at once: last snapshot + max(31 days, 2 × median gap)
+    snaps = snaps.sort_values(["index", "snap"])
+    g = snaps.assign(gap=snaps.groupby("index")["snap"].diff()).groupby("index")
+    expiry = g["snap"].max() + (2 * g["gap"].median()).fillna(pd.Timedelta(0)).clip(lower=pd.Timedelta(days=31))
     q = pairs[["date", "index"]].drop_duplicates().astype({"index": object})
     q["date"] = pd.to_datetime(q["date"])
     q = pd.merge_asof(q.sort_values("date"), snaps.astype({"index": object}).sort_values("snap"), left_on="date",
