@@ -3,7 +3,8 @@
 ``python benchmarks/bench_report.py setup`` builds the default synthetic bundle and a weekly top-5
 momentum ETF backtest (runner, equal-weight benchmark) under ``--dir`` once.
 ``python benchmarks/bench_report.py time`` loads the saved result and builds its report ``--reps``
-times after one warm-up build (imports, font cache), printing one JSON line: the warm build times,
+times after one warm-up build (imports, font cache; the exposure cache is emptied before each build),
+printing one JSON line: the warm build times,
 their median, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
 another checkout's ``src`` to time that version of the code on the same run (before / after).
 """
@@ -30,10 +31,10 @@ CONFIG = {
 
 
 def setup(d: Path) -> None:
-    from etfrot.strategies import runner
     from etfrot.data import Bundle
     from etfrot.data.bundle import MANIFEST
     from etfrot.data.synthetic import build_synthetic
+    from etfrot.strategies import runner
 
     b = Bundle.open(d / "bundle") if (d / "bundle" / MANIFEST).exists() else build_synthetic(d / "bundle", size="default", seed=0)
     runner.run(b, dict(CONFIG), d / "run")
@@ -50,9 +51,15 @@ def time_build(d: Path, reps: int) -> dict:
     res = Result.load(d / "run" / "result")
     bundle = Bundle.open(d / "bundle")
     kw = {"bundle": bundle} if "bundle" in inspect.signature(backtest_sections).parameters else {}
+    try:
+        from etfrot.report.tearsheet import _EXPOSURES as cache
+    except ImportError:
+        cache = None
     times, html_size, all_size, n_img = [], 0, 0, 0
     for i in range(reps + 1):
         with tempfile.TemporaryDirectory() as out:
+            if cache is not None:  # every build computes the industry exposure again (no reuse across builds)
+                cache.clear()
             t = time.perf_counter()
             secs = backtest_sections(res, title="bench", synthetic=True, **kw)
             p = write_report(out, title="bench", synthetic=True, data_label="SYNTHETIC DATA", sections=secs)

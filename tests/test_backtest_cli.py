@@ -41,6 +41,9 @@ def test_cli_backtest_then_report(small_bundle, tmp_path):
     cap_csv = out / "tables" / "mom20_top5_capacity_trade_participation.csv"
     cap_before = pd.read_csv(cap_csv)
     cap_csv.unlink()
+    exp_csv = out / "tables" / "mom20_top5_sw_level_1_industry_exposure_industry_exposure.csv"
+    exp_before = pd.read_csv(exp_csv)
+    exp_csv.unlink()
     (out / "report.html").unlink()
     r = CliRunner().invoke(app, ["report", str(out)])
     assert r.exit_code == 0, r.output + repr(r.exception)
@@ -48,6 +51,12 @@ def test_cli_backtest_then_report(small_bundle, tmp_path):
     after = pd.read_csv(out / "tables" / "mom20_top5_summary_metrics.csv", index_col=0)
     pd.testing.assert_frame_equal(before, after)
     pd.testing.assert_frame_equal(cap_before, pd.read_csv(cap_csv))  # the capacity section is rebuilt from the bundle
+    pd.testing.assert_frame_equal(exp_before, pd.read_csv(exp_csv))  # and so is the industry exposure
+    man["bundle"] = str(tmp_path / "gone")  # the bundle moved away: the report says so instead of omitting
+    (out / "manifest.json").write_text(json.dumps(man))
+    r = CliRunner().invoke(app, ["report", str(out)])
+    assert r.exit_code == 0 and "bundle cannot be opened" in r.output
+    assert "No data bundle was given to the report" in (out / "report.html").read_text()
 
 
 def test_cli_rejects_unknown_keys(small_bundle, tmp_path):

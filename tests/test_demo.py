@@ -49,6 +49,11 @@ def test_demo_writes_one_comparison_report(demo):
         assert (demo.out_dir / name / "report.html").exists()
         assert f'href="{name}/report.html"' in html
     assert list(demo.summary.index) == list(SMALL)
+    # SW level-1 industry exposure: in each strategy's own report and, per strategy, in the comparison
+    for name in SMALL:
+        assert "SW level-1 industry exposure" in (demo.out_dir / name / "report.html").read_text(), name
+    assert html.count("SW level-1 industry exposure: ") == len(SMALL)
+    assert "No data bundle" not in html and "has no index_weights table" not in html
     assert demo.summary["annual_excess"].notna().all()
     man = json.loads((demo.out_dir / "manifest.json").read_text())
     assert man["synthetic"] is True and man["data_hash"]

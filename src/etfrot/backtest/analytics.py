@@ -162,14 +162,15 @@ def index_industry_shares(index_weights: pd.DataFrame, industry: pd.DataFrame, p
     index's latest on or before t while in force (:func:`etfrot.data.pit.snapshot_expiry`); share =
     Σ weight of the constituents in the industry / Σ weight of all constituents (unknown ones included).
     """
-    from etfrot.data.pit import snapshot_expiry
-
     cols = ["date", "index", "industry", "share"]
     iw = index_weights[index_weights["index_code"].isin(pd.unique(pairs["index"]))]
     if iw.empty or pairs.empty:
         return pd.DataFrame(columns=cols)
     snaps = iw[["index_code", "date"]].drop_duplicates().rename(columns={"index_code": "index", "date": "snap"})
-    expiry = snaps.groupby("index")["snap"].agg(lambda d: snapshot_expiry(pd.DatetimeIndex(d)))
+    # snapshot_expiry's rule for every index at once: last snapshot + max(31 days, 2 × median gap)
+    snaps = snaps.sort_values(["index", "snap"])
+    g = snaps.assign(gap=snaps.groupby("index")["snap"].diff()).groupby("index")
+    expiry = g["snap"].max() + (2 * g["gap"].median()).fillna(pd.Timedelta(0)).clip(lower=pd.Timedelta(days=31))
     q = pairs[["date", "index"]].drop_duplicates().astype({"index": object})
     q["date"] = pd.to_datetime(q["date"])
     q = pd.merge_asof(q.sort_values("date"), snaps.astype({"index": object}).sort_values("snap"), left_on="date",
@@ -177,8 +178,13 @@ def index_industry_shares(index_weights: pd.DataFrame, industry: pd.DataFrame, p
     q = q[q["snap"].notna() & (q["date"] <= q["index"].map(expiry)).to_numpy()]
     rows = q.merge(iw.rename(columns={"index_code": "index", "date": "snap"}).astype({"index": object}),
                    on=["index", "snap"])
-    ind = industry.rename_axis(index="date", columns="stock_code").stack().rename("industry").reset_index()
-    rows = rows.merge(ind, on=["date", "stock_code"], how="left")
+    # each row's industry straight from the panel (row = its date, column = its stock; absent → None)
+    i = industry.index.get_indexer(pd.DatetimeIndex(rows["date"]))
+    j = industry.columns.get_indexer(rows["stock_code"])
+    ok = (i >= 0) & (j >= 0)
+    lab = np.full(len(rows), None, dtype=object)
+    lab[ok] = industry.to_numpy(dtype=object)[i[ok], j[ok]]
+    rows["industry"] = lab
     total = rows.groupby(["date", "index"])["weight"].transform("sum")
     rows["share"] = rows["weight"] / total
     out = rows.dropna(subset=["industry"]).groupby(["date", "index", "industry"], as_index=False)["share"].sum()

@@ -109,10 +109,11 @@ def report(
     synthetic = bool(man.get("synthetic", False))
     t0 = time.perf_counter()
     title = rep.get("title") or conf.get("name", "backtest")
+    bundle = _run_bundle(man)
     secs = backtest_sections(res, title=title, synthetic=synthetic, last_holdings=rep.get("last_holdings", 8),
                              n_boot=rep.get("bootstrap", 1000), block=rep.get("block", 20), seed=rep.get("seed", 0),
-                             log_nav=rep.get("log_nav", False))
-    secs += _capacity_again(res, conf, man, title, synthetic)
+                             log_nav=rep.get("log_nav", False), bundle=bundle)
+    secs += _capacity_again(res, conf, bundle, title, synthetic)
     if "coverage" in man:
         from etfrot.strategies.coverage import coverage_section
 
@@ -123,18 +124,29 @@ def report(
     console.print(f"report rebuilt in {time.perf_counter() - t0:.2f} s: {path}")
 
 
-def _capacity_again(res, conf: dict, man: dict, title: str, synthetic: bool) -> list:
-    """The capacity section of an ETF run, recomputed from the bundle the run used (none if it is gone)."""
+def _run_bundle(man: dict):
+    """The bundle the run used (its manifest's path, same content hash), or None (said on the console): the
+    industry exposure and capacity sections are rebuilt from it."""
     from etfrot.data import Bundle
     from etfrot.errors import EtfrotError
-    from etfrot.strategies.capacity import capacity_sections
-    from etfrot.strategies.runner import instruments
 
-    if conf.get("strategy", "backtest") != "backtest" or (conf.get("universe") or {}).get("kind", "etf") != "etf":
-        return []
     try:
         b = Bundle.open(man["bundle"])
     except (KeyError, OSError, EtfrotError):
-        console.print("capacity section left out: the run's bundle cannot be opened")
+        console.print("the run's bundle cannot be opened: industry exposure and capacity are left out")
+        return None
+    if man.get("data_hash") not in (None, b.content_hash):
+        console.print(f"the bundle at {b.path} changed since the run (data hash {b.content_hash[:12]} ≠ "
+                      f"{man['data_hash'][:12]}): industry exposure and capacity are left out")
+        return None
+    return b
+
+
+def _capacity_again(res, conf: dict, bundle, title: str, synthetic: bool) -> list:
+    """The capacity section of an ETF run, recomputed from the bundle the run used (none if it is gone)."""
+    from etfrot.strategies.capacity import capacity_sections
+    from etfrot.strategies.runner import instruments
+
+    if bundle is None or conf.get("strategy", "backtest") != "backtest" or (conf.get("universe") or {}).get("kind", "etf") != "etf":
         return []
-    return capacity_sections(res, instruments(b, "etf"), float(conf.get("capital", 1e6)), title=title, synthetic=synthetic)
+    return capacity_sections(res, instruments(bundle, "etf"), float(conf.get("capital", 1e6)), title=title, synthetic=synthetic)

@@ -2,7 +2,7 @@
 
 Backtest figures: :func:`nav_chart` (NAV vs benchmark), :func:`relative_nav_chart`, :func:`drawdown_chart`,
 :func:`yearly_bars`. Generic helpers the factor, universe and strategy reports reuse:
-:func:`lines_chart`, :func:`quantile_nav_chart`, :func:`ic_chart`, :func:`heatmap`, :func:`dendrogram_chart`,
+:func:`lines_chart`, :func:`panels_chart`, :func:`quantile_nav_chart`, :func:`ic_chart`, :func:`heatmap`, :func:`dendrogram_chart`,
 :func:`curve_chart`, :func:`bar_chart`.
 
 Every function takes ``synthetic``: when True the title says "SYNTHETIC DATA" and a large diagonal
@@ -13,6 +13,8 @@ they are safe in worker processes; :func:`etfrot.report.html.figure_png` embeds 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -22,11 +24,34 @@ COLORS = {"strategy": "#1f4e9c", "benchmark": "#8a8a8a", "excess": "#c0392b", "p
 _CJK = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC"]
 
 
-def _fonts() -> list[str]:
+@functools.cache
+def _fonts() -> tuple[str, ...]:
+    """DejaVu Sans, then the CJK fonts of :data:`_CJK` installed here (looked up once per process)."""
     from matplotlib import font_manager
 
     have = {f.name for f in font_manager.fontManager.ttflist}
-    return ["DejaVu Sans"] + [f for f in _CJK if f in have]
+    return ("DejaVu Sans", *(f for f in _CJK if f in have))
+
+
+def _set_fonts(fig: Figure) -> None:
+    """The :func:`_fonts` family on every text of ``fig``: tick labels through ``tick_params`` (which also
+    covers ticks made at draw time), the other texts directly. Axis children are not walked: listing
+    them makes matplotlib compute the ticks, the most expensive step of building a figure."""
+    from matplotlib.axis import Axis
+    from matplotlib.text import Text
+
+    fam = list(_fonts())
+    for ax in fig.axes:
+        ax.tick_params(labelfontfamily=fam)
+        for a in (ax.xaxis, ax.yaxis):
+            a.label.set_fontfamily(fam)
+            a.get_offset_text().set_fontfamily(fam)
+        for c in ax.get_children():
+            if not isinstance(c, Axis):
+                for t in c.findobj(Text):
+                    t.set_fontfamily(fam)
+    for t in fig.texts:
+        t.set_fontfamily(fam)
 
 
 def new_figure(width: float = 9.0, height: float = 3.6, nrows: int = 1, ncols: int = 1, **kw):
@@ -47,12 +72,7 @@ def finish(fig: Figure, ax, title: str, synthetic: bool) -> Figure:
                  color=COLORS["excess"] if synthetic else "#222")
     if synthetic:
         watermark(fig)
-    fams = _fonts()
-    for t in fig.findobj(lambda o: hasattr(o, "set_fontfamily")):
-        try:
-            t.set_fontfamily(fams)
-        except (AttributeError, ValueError):
-            pass
+    _set_fonts(fig)
     return fig
 
 
@@ -63,11 +83,25 @@ def watermark(fig: Figure, text: str = WATERMARK) -> None:
 
 
 def _dates(ax) -> None:
+    """Date ticks for the x range plotted so far: ``AutoDateLocator`` places them and ``ConciseDateFormatter``
+    labels them (offset text included) once, then they are fixed. Left automatic, the locator would be
+    asked again at every layout and draw pass, the costliest step of a time-series figure."""
     import matplotlib.dates as mdates
+    from matplotlib.ticker import FixedFormatter, FixedLocator
 
+    lo, hi = ax.get_xlim()
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        return
     loc = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ticks = np.asarray(loc.tick_values(mdates.num2date(lo), mdates.num2date(hi)), dtype=float)
+    ticks = ticks[(ticks >= lo) & (ticks <= hi)]
+    fmt = mdates.ConciseDateFormatter(loc)
+    labels = fmt.format_ticks(ticks)
+    fixed = FixedFormatter(labels)
+    fixed.set_offset_string(fmt.get_offset())
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(fixed)
+    ax.set_xlim(lo, hi)
 
 
 def _pct(ax, axis: str = "y") -> None:
@@ -163,6 +197,32 @@ def lines_chart(df: pd.DataFrame, *, title: str, synthetic: bool = False, ylabel
     if isinstance(df.index, pd.DatetimeIndex):
         _dates(ax)
     return finish(fig, ax, title, synthetic)
+
+
+def panels_chart(panels: list[dict], *, title: str, synthetic: bool = False, height: float = 2.4) -> Figure:
+    """Several line panels stacked on one shared date axis, one figure (cheaper than one figure each).
+
+    Each panel: ``{"data": DataFrame (one line per column), "ylabel": str, "hline": float | None,
+    "percent": bool, "integer": bool (integer ticks: counts)}``; the title goes on the top panel."""
+    fig, axes = new_figure(height=height * len(panels), nrows=len(panels), sharex=True, squeeze=False)
+    axes = axes.ravel()
+    for ax, p in zip(axes, panels):
+        df = p["data"]
+        for c in df.columns:
+            ax.plot(df.index, df[c].to_numpy(dtype=float), lw=1.2, label=str(c))
+        if p.get("hline") is not None:
+            ax.axhline(p["hline"], color="#777", lw=0.8, ls=":")
+        if p.get("percent"):
+            _pct(ax)
+        if p.get("integer"):
+            from matplotlib.ticker import MaxNLocator
+
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(p.get("ylabel", ""))
+        ax.legend(frameon=False, fontsize=8, ncols=min(df.shape[1], 6), loc="upper left")
+    if isinstance(panels[-1]["data"].index, pd.DatetimeIndex):
+        _dates(axes[-1])
+    return finish(fig, axes[0], title, synthetic)
 
 
 def quantile_nav_chart(navs: pd.DataFrame, long_short: pd.Series | None = None, *, title: str = "Quantile NAVs",

@@ -107,22 +107,34 @@ def format_values(values, kind: str) -> pd.Series:
     v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     ok = np.isfinite(v)
     x = np.where(ok, v, 0.0)
+    big = np.abs(x) >= 1000
     if kind == "percent":
-        txt = pd.Series(np.char.mod("%.2f%%", 100 * x))
+        txt = np.char.mod("%.2f%%", 100 * x)
     elif kind == "ratio":
-        txt = pd.Series(np.char.mod("%.2f", x))
+        txt = np.char.mod("%.2f", x)
     elif kind == "count":
-        txt = _thousands(pd.Series(np.char.mod("%d", np.rint(x).astype(np.int64))))
+        txt = np.char.mod("%d", np.rint(x).astype(np.int64))
     elif kind == "number":
-        big = np.abs(x) >= 1000
-        txt = _thousands(pd.Series(np.where(big, np.char.mod("%.0f", x), np.char.mod("%.4f", x))))
+        txt = np.where(big, np.char.mod("%.0f", x), np.char.mod("%.4f", x))
     else:
         raise ValueError(f"unknown column kind {kind!r}; use one of {KINDS}")
-    txt = txt.str.replace(r"^-(0(\.0+)?%?)$", r"\1", regex=True)  # no "-0.00"
-    out = txt.astype(object).where(ok, "")
-    # a non-numeric cell in a numeric column (e.g. a note) is shown as is
-    raw = s.astype("string")
-    return out.where(ok | s.isna(), raw.astype(object)).where(s.notna(), "")
+    txt = txt.astype(object)
+    if big.any():  # thousands separators only where there is a number ≥ 1,000
+        txt = np.array(_thousands(pd.Series(txt, dtype=object)), dtype=object)
+    neg0 = _NEG_ZERO.get(kind)
+    if neg0 is not None:
+        txt[txt == neg0] = neg0[1:]  # no "-0.00"
+    out = np.where(ok, txt, "").astype(object)
+    miss = s.isna().to_numpy()
+    odd = ~ok & ~miss  # a non-numeric cell in a numeric column (e.g. a note) is shown as is
+    if odd.any():
+        out[odd] = np.array(s[odd].astype("string"), dtype=object)
+    out[miss] = ""
+    return pd.Series(out, dtype=object)
+
+
+#: the only text a value that rounds to zero from below can take, per kind (shown without the sign)
+_NEG_ZERO = {"percent": "-0.00%", "ratio": "-0.00", "number": "-0.0000"}
 
 
 def _row_kinds(df: pd.DataFrame) -> pd.Series:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from etfrot.backtest import analytics as an
 from etfrot.report import charts
@@ -22,19 +23,30 @@ def month_heatmap(grid: pd.DataFrame, *, title: str, synthetic: bool = False):
     lim = float(np.nanmax(np.abs(m.to_numpy(dtype=float)))) if np.isfinite(m.to_numpy(dtype=float)).any() else 0.01
     fig = charts.heatmap(m, title=title, synthetic=synthetic, annotate=True, cmap="RdYlGn", vmin=-lim, vmax=lim,
                          fmt="{:.1%}")
+    charts._pct(fig.axes[-1])  # the colour bar, in percent like the cells
     return fig
 
 
 def exposure_area(exposure: pd.DataFrame, *, title: str, synthetic: bool = False, top: int = 10):
-    """Stacked area of industry weights over time; industries past the ``top`` largest are summed as "other"."""
-    e = exposure.copy()
+    """Stacked area of industry weights over time; industries past the ``top`` largest are summed as "other";
+    one colour per industry (tab20), "other" and "unclassified" in greys."""
+    import matplotlib
+
+    e = exposure
     keep = [c for c in e.columns if c != an.UNCLASSIFIED][:top]
     rest = [c for c in e.columns if c not in keep and c != an.UNCLASSIFIED]
+    series = [e[c].to_numpy(dtype=float) for c in keep]
+    labels = [str(c) for c in keep]
+    colors = list(matplotlib.colormaps["tab20"].colors[: len(keep)])
     if rest:
-        e["other"] = e[rest].sum(axis=1)
-    cols = keep + (["other"] if rest else []) + [an.UNCLASSIFIED]
+        series.append(e[rest].to_numpy(dtype=float).sum(axis=1))
+        labels.append("other")
+        colors.append("#b0b0b0")
+    series.append(e[an.UNCLASSIFIED].to_numpy(dtype=float))
+    labels.append(an.UNCLASSIFIED)
+    colors.append("#e0e0e0")
     fig, ax = charts.new_figure(height=3.8)
-    ax.stackplot(e.index, *[e[c].to_numpy(dtype=float) for c in cols], labels=[str(c) for c in cols], alpha=0.85)
+    ax.stackplot(e.index, *series, labels=labels, colors=colors, alpha=0.9)
     charts._pct(ax)
     ax.set_ylabel("weight of NAV")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7)
@@ -42,8 +54,64 @@ def exposure_area(exposure: pd.DataFrame, *, title: str, synthetic: bool = False
     return charts.finish(fig, ax, title, synthetic)
 
 
+#: (id of the weights frame, bundle hash) → (the weights frame, its exposure or None, why none): one
+#: computation per backtest and bundle, shared by a strategy's report and the comparison report
+_EXPOSURES: dict[tuple[int, str], tuple] = {}
+
+
+def industry_exposure(result, bundle) -> tuple[pd.DataFrame | None, str]:
+    """``(exposure, "")`` — :func:`etfrot.backtest.analytics.industry_exposure_from_bundle` of the held
+    weights — or ``(None, why)`` where the holdings cannot be mapped to SW level-1 industries."""
+    if bundle is None:
+        return None, ("No data bundle was given to the report, so the holdings cannot be mapped to SW level-1 "
+                      "industries (a rebuilt report whose bundle can no longer be opened, or a caller that passed "
+                      "no bundle=).")
+    if not bundle.has("index_weights"):
+        return None, (f"The bundle {bundle.path} has no index_weights table, so the holdings cannot be mapped to SW "
+                      "level-1 industries (ETF → tracked index → constituent weights → industry); add index "
+                      "constituent weights to the bundle to see this view.")
+    w = result.weights
+    key = (id(w), bundle.content_hash)
+    hit = _EXPOSURES.get(key)
+    if hit is None or hit[0] is not w:
+        exp = an.industry_exposure_from_bundle(bundle, w)
+        why = "" if exp is not None and len(exp) else "The backtest holds nothing on any date: no industry exposure."
+        if len(_EXPOSURES) >= 16:
+            _EXPOSURES.clear()
+        hit = _EXPOSURES[key] = (w, exp if not why else None, why)
+    return hit[1], hit[2]
+
+
+def _exposure_note(exp: pd.DataFrame) -> str:
+    """How much of the held weight is unclassified, as a sentence."""
+    held = exp.sum(axis=1)
+    share = float(exp[an.UNCLASSIFIED].sum() / held.sum()) if held.sum() > 0 else 0.0
+    if share >= 1 - 1e-9:
+        return ("None of the held weight maps to an SW level-1 industry: the held codes have no tracked index with "
+                "constituent weights in force (etf_info.tracked_index, index_weights) or their constituents have "
+                "no industry (stock_industry / stock_info.industry_l1).")
+    return f"{share:.1%} of the held weight (all month ends together) is unclassified."
+
+
+def exposure_section(result, *, title: str, synthetic: bool = False, bundle=None) -> Section:
+    """The SW level-1 industry exposure section: stacked area, latest exposure, the full table as a file; or,
+    where the holdings cannot be mapped, a section that says why."""
+    exp, why = industry_exposure(result, bundle)
+    head = f"{title}: SW level-1 industry exposure"
+    if exp is None:
+        return Section(head, why)
+    last = exp.iloc[-1]
+    return Section(head, "Holdings → tracked index (an index held directly: itself) → the index's constituent weights "
+                   "→ each stock's SW level-1 industry on the date (point-in-time); weight without a mapping is "
+                   f"'unclassified'. Month ends. {_exposure_note(exp)}",
+                   tables={"latest": last[last > 0].sort_values(ascending=False).to_frame("exposure")},
+                   figures=[exposure_area(exp, title=f"{title}: industry exposure", synthetic=synthetic)],
+                   files={"industry exposure": exp})
+
+
 def tearsheet_sections(result, *, title: str, synthetic: bool = False, bundle=None) -> list[Section]:
-    """Sections: monthly (excess) heat map, worst drawdowns, rolling excess / IR, activity, industry exposure."""
+    """Sections: monthly (excess) heat map, worst drawdowns, rolling excess / IR, activity, industry exposure
+    (:func:`exposure_section`: says why where the holdings cannot be mapped)."""
     has_b = result.benchmark_nav is not None
     grid = an.monthly_excess(result.nav, result.benchmark_nav) if has_b else an.monthly_returns(result.nav)
     what = "excess (relative NAV)" if has_b else "return"
@@ -60,31 +128,23 @@ def tearsheet_sections(result, *, title: str, synthetic: bool = False, bundle=No
     roll = an.rolling_excess(result.nav, result.benchmark_nav)
     ret_cols = [c for c in roll.columns if c.startswith(("excess", "return"))]
     ir_cols = [c for c in roll.columns if c not in ret_cols]
+    what_r = ret_cols[0].split()[0]
     rolling = Section(f"{title}: rolling {'excess and IR' if has_b else 'return and Sharpe'}",
                       "Windows of 126 and 252 trading days (6 and 12 months).",
-                      figures=[charts.lines_chart(roll[ret_cols], title=f"{title}: rolling {ret_cols[0].split()[0]}",
-                                                  synthetic=synthetic, hline=0.0),
-                               charts.lines_chart(roll[ir_cols], title=f"{title}: rolling {ir_cols[0].split()[0]}",
-                                                  synthetic=synthetic, hline=0.0)],
+                      figures=[charts.panels_chart(
+                          [{"data": roll[ret_cols], "ylabel": what_r, "hline": 0.0, "percent": True},
+                           {"data": roll[ir_cols], "ylabel": ir_cols[0].split()[0], "hline": 0.0}],
+                          title=f"{title}: rolling {what_r} and {ir_cols[0].split()[0]}", synthetic=synthetic)],
                       files={"rolling": roll})
     act = an.activity(result.rebalances)
     activity = Section(f"{title}: turnover and holdings", "One-way turnover per execution and the number of holdings after it.",
                        tables={"per year": an.activity_by_year(result.rebalances)},
-                       figures=[charts.lines_chart(act[["turnover"]], title=f"{title}: turnover per execution",
-                                                   synthetic=synthetic),
-                                charts.lines_chart(act[["n_held"]].astype(float), title=f"{title}: number of holdings",
-                                                   synthetic=synthetic)])
-    out = [monthly, dd, rolling, activity]
-    exp = an.industry_exposure_from_bundle(bundle, result.weights) if bundle is not None else None
-    if exp is not None and len(exp):
-        last = exp.iloc[-1]
-        out.append(Section(f"{title}: SW level-1 industry exposure",
-                           "Holdings → tracked index → the index's constituent weights → each stock's SW level-1 industry "
-                           "on the date (point-in-time); weight without a mapping is 'unclassified'. Month ends.",
-                           tables={"latest": last[last > 0].sort_values(ascending=False).to_frame("exposure")},
-                           figures=[exposure_area(exp, title=f"{title}: industry exposure", synthetic=synthetic)],
-                           files={"industry exposure": exp}))
-    return out
+                       figures=[charts.panels_chart(
+                           [{"data": act[["turnover"]], "ylabel": "turnover", "percent": True},
+                            {"data": act[["n_held"]].astype(float).rename(columns={"n_held": "holdings"}),
+                             "ylabel": "holdings", "integer": True}],
+                           title=f"{title}: turnover and number of holdings", synthetic=synthetic)])
+    return [monthly, dd, rolling, activity, exposure_section(result, title=title, synthetic=synthetic, bundle=bundle)]
 
 
 def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) -> list[Section]:
@@ -99,12 +159,14 @@ def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) 
     roll = {n: an.rolling_excess(r.nav, r.benchmark_nav, months=(12,)) for n, r in with_b.items()}
     figs = []
     if roll:
-        figs.append(charts.lines_chart(pd.DataFrame({n: x["excess 12m"] for n, x in roll.items()}),
-                                       title="Rolling 12-month excess (relative NAV)", synthetic=synthetic, hline=0.0))
-        figs.append(charts.lines_chart(pd.DataFrame({n: x["IR 12m"] for n, x in roll.items()}),
-                                       title="Rolling 12-month information ratio", synthetic=synthetic, hline=0.0))
+        figs.append(charts.panels_chart(
+            [{"data": pd.DataFrame({n: x["excess 12m"] for n, x in roll.items()}), "ylabel": "excess 12m",
+              "hline": 0.0, "percent": True},
+             {"data": pd.DataFrame({n: x["IR 12m"] for n, x in roll.items()}), "ylabel": "IR 12m", "hline": 0.0}],
+            title="Rolling 12-month excess (relative NAV) and information ratio", synthetic=synthetic))
     held = pd.DataFrame({n: an.activity(r.rebalances)["n_held"].astype(float) for n, r in results.items()}).ffill()
     figs.append(charts.lines_chart(held, title="Number of holdings", synthetic=synthetic))
+    figs[-1].axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     turnover = pd.DataFrame({n: an.activity_by_year(r.rebalances)["turnover"] for n, r in results.items()})
     turnover.attrs["kinds"] = dict.fromkeys(turnover.columns, "percent")
     out = [Section("Tear sheet, side by side", "Rolling windows of 252 trading days; one-way turnover per calendar year.",
@@ -114,9 +176,11 @@ def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) 
         grid = an.monthly_excess(r.nav, r.benchmark_nav) if has_b else an.monthly_returns(r.nav)
         base = r.relative_nav() if has_b else r.nav
         f = [month_heatmap(grid, title=f"{n}: monthly {'excess' if has_b else 'return'}", synthetic=synthetic)]
-        exp = an.industry_exposure_from_bundle(bundle, r.weights) if bundle is not None else None
-        if exp is not None and len(exp):
+        exp, why = industry_exposure(r, bundle)
+        if exp is not None:
             f.append(exposure_area(exp, title=f"{n}: SW level-1 industry exposure", synthetic=synthetic))
-        out.append(Section(f"{n}: tear sheet", tables={f"worst drawdowns of the {'relative NAV' if has_b else 'NAV'}":
-                                                       an.drawdown_periods(base)}, figures=f))
+        text = f"SW level-1 industry exposure: {_exposure_note(exp)}" if exp is not None else why
+        out.append(Section(f"{n}: tear sheet", text, figures=f,
+                           tables={f"worst drawdowns of the {'relative NAV' if has_b else 'NAV'}": an.drawdown_periods(base)},
+                           files={"industry exposure": exp} if exp is not None else {}))
     return out

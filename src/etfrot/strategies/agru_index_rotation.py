@@ -353,7 +353,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn,
                                  last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
                                  block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
-                                 describe=describe)
+                                 describe=describe, bundle=bundle)
     hold = holdings_table(w_idx, scores, etf_for_index, bundle, cfg.holdings_weeks, mmr_table)
     n_held = (w_idx > 0).sum(axis=1)
     sections.append(Section(f"Holdings of the last {cfg.holdings_weeks} rebalances (seed 000 §4)",

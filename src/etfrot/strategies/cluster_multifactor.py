@@ -287,7 +287,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     sections.append(Section("Ranked picks of the last half year (seed 001 table 10)", "",
                             tables={"table 10": table10}))
     sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn, last_holdings=cfg.report.last_holdings,
-                                 n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed,
+                                 n_boot=cfg.report.bootstrap, block=cfg.report.block, seed=cfg.report.seed, bundle=bundle,
                                  describe=f"Seed 001 ETF rotation: top {n} of the cluster pool by the composite, "
                                           f"{cfg.frequency}. " + inputs.note()) + sections
     sections.append(runner.coverage_section(inputs, title=cfg.report.title or cfg.name))

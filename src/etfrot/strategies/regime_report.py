@@ -190,6 +190,6 @@ def sections(res: RegimeRotationResult, cfg: RegimeRotationConfig, bundle) -> li
     out += backtest_sections(res.variants[res.main], title=f"{title} — {VARIANT_LABELS.get(res.main, res.main)}",
                              synthetic=syn, last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
                              block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
-                             describe=res.coverage.note())
+                             describe=res.coverage.note(), bundle=bundle)
     out.append(coverage_section(res.coverage, title=title))
     return out
