@@ -32,21 +32,9 @@ def train(
     """Train AGRU (and the GRU / plain-MSE comparisons), write out-of-sample scores, test them, report."""
     import os
 
-    from etfrot.cli.backtest import _open_bundle
-    from etfrot.config import read_yaml
     from etfrot.model.pipeline import train_from_config
 
-    raw = read_yaml(config)
-    if bundle:
-        raw["bundle"] = bundle
-    if out:
-        raw["out"] = str(out)
-    from etfrot.model.config import load_train_config, set_keys
-
-    raw = set_keys(raw, set_ or [])
-
-    cfg = load_train_config(raw)
-    b = _open_bundle(cfg.bundle, cfg.synth)
+    cfg, b = _config_and_bundle(config, bundle, out, set_)
     res = train_from_config(b, cfg, progress=True, log=console.print, backend=backend,
                             jobs=jobs or os.cpu_count() or 1, ship_bundle=ship_bundle, address=address)
     tag = " (SYNTHETIC)" if b.is_synthetic else ""
@@ -60,6 +48,21 @@ def train(
     console.print(f"models, scores and report in [bold]{res.out_dir}[/] (report: {res.report})")
 
 
+def _config_and_bundle(config: Path, bundle: str | None, out: Path | None, set_: list[str] | None):
+    """The training config (``--bundle`` / ``--out`` / ``--set`` applied) and its opened bundle."""
+    from etfrot.cli.backtest import _open_bundle
+    from etfrot.config import read_yaml
+    from etfrot.model.config import load_train_config, set_keys
+
+    raw = read_yaml(config)
+    if bundle:
+        raw["bundle"] = bundle
+    if out:
+        raw["out"] = str(out)
+    cfg = load_train_config(set_keys(raw, set_ or []))
+    return cfg, _open_bundle(cfg.bundle, cfg.synth)
+
+
 @model_app.command("report")
 def report(
     config: Path = typer.Argument(..., help="The YAML training config the run was trained with."),
@@ -68,18 +71,10 @@ def report(
     set_: list[str] = typer.Option(None, "--set", help="Override one config key, KEY=VALUE; repeatable."),
 ) -> None:
     """Rebuild the tests and report of a trained run from its saved scores (no training)."""
-    from etfrot.cli.backtest import _open_bundle
-    from etfrot.config import read_yaml
-    from etfrot.model.config import load_train_config, set_keys
     from etfrot.model.pipeline import report_from_run
 
-    raw = read_yaml(config)
-    if bundle:
-        raw["bundle"] = bundle
-    if out:
-        raw["out"] = str(out)
-    cfg = load_train_config(set_keys(raw, set_ or []))
-    res = report_from_run(_open_bundle(cfg.bundle, cfg.synth), cfg)
+    cfg, b = _config_and_bundle(config, bundle, out, set_)
+    res = report_from_run(b, cfg)
     console.print(f"report rebuilt: [bold]{res.report}[/]")
 
 
