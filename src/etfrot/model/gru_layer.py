@@ -121,16 +121,22 @@ def _stream_fp(x, layers, att):
         if att is not None:
             top = Y[top_lo:top_lo + H + 1]
             torch.mm(wa, top, out=u).tanh_()
-            torch.mv(u.t(), v, out=sc[t])
-            m_new = torch.maximum(m, sc[t])
-            scale = torch.exp(m - m_new)
-            w = torch.exp(sc[t] - m_new)
-            z.mul_(scale).addcmul_(top[:H], w)
-            d.mul_(scale).add_(w)
-            m = m_new
+            m = _pool_step(u, v, sc[t], top[:H], m, d, z)
     if att is None:
         return Y[top_lo:top_lo + H].clone(), None
     return z.div_(d), torch.softmax(sc, 0)
+
+
+def _pool_step(u, v, sc_t, h, m, d, z):
+    """One step of the online-softmax attention pooling: s_t = v·tanh(W h_t) (``u`` holds the tanh), then
+    z ← z·e^{m−m'} + e^{s_t−m'} h_t and d ← d·e^{m−m'} + e^{s_t−m'} in place; returns the new running max m'."""
+    torch.mv(u.t(), v, out=sc_t)
+    m_new = torch.maximum(m, sc_t)
+    scale = torch.exp(m - m_new)
+    w = torch.exp(sc_t - m_new)
+    z.mul_(scale).addcmul_(h, w)
+    d.mul_(scale).add_(w)
+    return m_new
 
 
 def _stream(x, layers, att, mm):
@@ -172,13 +178,7 @@ def _stream(x, layers, att, mm):
             h = st[-1]["h"]
             _mm(u, wa_m, inp_m, mm, acc=False)
             u.tanh_()
-            torch.mv(u.t(), v, out=sc[t])
-            m_new = torch.maximum(m, sc[t])
-            scale = torch.exp(m - m_new)
-            w = torch.exp(sc[t] - m_new)
-            z.mul_(scale).addcmul_(h[:H], w)
-            d.mul_(scale).add_(w)
-            m = m_new
+            m = _pool_step(u, v, sc[t], h[:H], m, d, z)
     if att is None:
         return st[-1]["h"][:H].clone(), None
     return z.div_(d), torch.softmax(sc, 0)

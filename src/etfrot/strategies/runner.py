@@ -183,11 +183,10 @@ def price_vs_total_return(bundle, cfg: BacktestConfig, bench: pd.Series | None, 
 
 def build_weights(bundle, cfg: BacktestConfig):
     """(weights, scores, mask, instruments) of a config, all point-in-time on the rebalance dates."""
-    from etfrot.data.calendar import rebalance_dates
     from etfrot.portfolio import select_weights
 
     inst = instruments(bundle, cfg.universe.kind)
-    dates = rebalance_dates(bundle.calendar, cfg.frequency, cfg.start, cfg.end)
+    dates = schedule(cfg, inst)
     mask = universe_mask(bundle, cfg, dates, inst.prices)
     scores = scores_panel(bundle, cfg, dates, mask)
     sel = cfg.selection
