@@ -45,7 +45,10 @@ def q(built):
 
 def test_real_bundle_validates(b, real_data):
     b.validate()
-    assert not b.is_synthetic and b.label == f"data: real:{real_data.resolve()}"  # the folder actually read
+    from etfrot.data.real.stocks import BAO_CAVEAT
+
+    # the folder actually read, and the stock universe's survivorship caveat (today's CSI 300 list), in every output
+    assert not b.is_synthetic and b.label == f"data: real:{real_data.resolve()} — {BAO_CAVEAT}"
     assert b.manifest["meta"]["inputs"]["etf_tushare_unadj_883"]["last"] == "2022-12-30"
     cal = b.calendar
     assert cal[0] == pd.Timestamp("2005-01-04") and cal[-1] == pd.Timestamp("2022-12-30")

@@ -25,6 +25,9 @@ def build_real_cmd(
     out: Path = typer.Option(..., "--out", help="Folder of the bundle to write (replaced atomically)."),
     etfs: str = typer.Option(None, help="Only these ETFs, comma-separated (e.g. 510300.SH,510500.SH); default all."),
     stocks: str = typer.Option(None, help="Only these stocks, comma-separated (e.g. 600519.SH); default all."),
+    stock_source: str = typer.Option("bao", help="bao: stocks_csi300_bao (263 stocks of today's CSI 300 list, with "
+                                     "amount and ST flags); qlib: the qlib dump qlib_cn_* (every CSI 300/500 member "
+                                     "it holds, so CSI 500 / SSE 50 weights find their stocks; no amount, VWAP, ST)."),
 ) -> None:
     """Build a bundle from ../shared/data/real through the source parsers, with a data-quality report.
 
@@ -37,7 +40,7 @@ def build_real_cmd(
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as p:
         job = p.add_task("building the real bundle", total=None)
-        r = build_real(src, out, etfs=_codes(etfs), stocks=_codes(stocks),
+        r = build_real(src, out, etfs=_codes(etfs), stocks=_codes(stocks), stock_source=stock_source,
                        echo=lambda m: p.update(job, description=f"building the real bundle · {m}"))
     b = r.bundle
     console.print(f"real bundle written to {b.path} (hash {b.content_hash[:12]}) in {sum(r.timings.values()):.1f}s")

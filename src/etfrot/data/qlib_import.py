@@ -258,8 +258,38 @@ def import_qlib(src: str | Path, out: str | Path, *, start=None, end=None, instr
     if not win.any():
         raise SourceError(f"{src}: no trading day between {lo:%Y-%m-%d} and {hi:%Y-%m-%d} (the dump's calendar runs "
                           f"{cal_all[0]:%Y-%m-%d} → {cal_all[-1]:%Y-%m-%d})")
-    cal = cal_all[win]
     old = _old_bundle(out) if not full else None
+    q = read_qlib(ctx, src, cal_all, win, instruments=instruments, min_days=min_days, volume_adjusted=volume_adjusted,
+                  progress=progress, members=members)
+    tables, meta, caveats, skipped = q.tables, q.meta, q.caveats, q.skipped
+    appended = None
+    if old is not None:
+        from etfrot.data.qlib_update import append_new_days
+
+        tables, appended, meta = append_new_days(ctx, old, tables, meta)
+    ctx.step("assemble")
+    bundle = write_bundle(out, tables, source=f"qlib:{src}", meta=meta, caveats=caveats, sort=False)
+    rep.write(out)
+    skipped.to_csv(out / "skipped.csv", index=False)
+    ctx.step("write")
+    return QlibImport(bundle=bundle, report=rep, appended_days=appended, skipped=skipped, timings=ctx.timings)
+
+
+@dataclass
+class QlibTables:
+    tables: dict[str, pd.DataFrame]  # calendar, stock/index bars and info, index_members, empty ETF tables
+    meta: dict
+    caveats: list[str]  # the survivorship caveat when no stock of the dump stops early
+    skipped: pd.DataFrame  # folders not imported, with the reason
+
+
+def read_qlib(ctx: Ctx, src: Path, cal_all: pd.DatetimeIndex, win: np.ndarray, *, instruments: str = "all",
+              min_days: int = 20, volume_adjusted: bool = False, progress: bool = False,
+              members: str | Path | None = None) -> QlibTables:
+    """The tables of the qlib dump ``src`` on the calendar days ``cal_all[win]`` (module docstring), with the
+    quality rules reported into ``ctx.report``; used by :func:`import_qlib` and by ``build-real --stock-source qlib``."""
+    rep = ctx.report
+    cal = cal_all[win]
     inst = read_instruments(src)
     extra = _extra_members(members, rep)
     members_meta = {"dir": str(Path(members).resolve()), "files": sorted(extra)} if members is not None else None
@@ -351,17 +381,7 @@ def import_qlib(src: str | Path, out: str | Path, *, start=None, end=None, instr
             "volume_adjusted": volume_adjusted, "survivorship": caveats[0] if caveats else
             f"{len(delisted)} stocks stop trading before the dump's last day (delisted)",
             "inputs": ctx.ends, "quality_report": "quality_report.md", "skipped": len(skipped), "updates": []}
-    appended = None
-    if old is not None:
-        from etfrot.data.qlib_update import append_new_days
-
-        tables, appended, meta = append_new_days(ctx, old, tables, meta)
-    ctx.step("assemble")
-    bundle = write_bundle(out, tables, source=f"qlib:{src}", meta=meta, caveats=caveats, sort=False)
-    rep.write(out)
-    skipped.to_csv(out / "skipped.csv", index=False)
-    ctx.step("write")
-    return QlibImport(bundle=bundle, report=rep, appended_days=appended, skipped=skipped, timings=ctx.timings)
+    return QlibTables(tables=tables, meta=meta, caveats=caveats, skipped=skipped)
 
 
 def _extra_members(members, rep: QualityReport) -> dict[str, pd.DataFrame]:

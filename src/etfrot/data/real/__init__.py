@@ -24,7 +24,10 @@ used) beside its tables. Choices, each a rule in the report:
 * **Stocks** — BaoStock bars: is_suspended = tradestatus 0, is_st = isST, limit flags from preclose
   and the board rule; industry history from the SW change history with both SW2014 (and older) and
   SW2021 codes mapped to the 31 SW2021 level-1 names (crosswalk learned from the stocks' own
-  reclassifications, written beside the bundle).
+  reclassifications, written beside the bundle). ``stock_source="qlib"`` (``--stock-source qlib``) takes the
+  stock bars from the folder's qlib dump instead (every CSI 300/500 member of its window it holds — so the
+  CSI 500 and SSE 50 weights find their constituents — without amount, VWAP or ST flags); either way the
+  universe's survivorship caveat goes into the manifest and every output.
 * **Industry weights** — the real data has no SW index constituents: for every CSI 300 weight
   snapshot, each SW level-1 index 801xxx.SI gets the weights of the CSI 300 members classified in it
   (as of that date), renormalised to 1. A derived proxy, documented as such.
@@ -53,7 +56,14 @@ from etfrot.data.real.indices import build_indices
 from etfrot.data.real.industry import derived_sw_weights, sw_industry_history
 from etfrot.data.real.macro import RELEASE_DAY, build_macro
 from etfrot.data.real.members import build_members, build_weights
-from etfrot.data.real.stocks import build_stock_info, build_stocks, ipo_days, relimit
+from etfrot.data.real.stocks import (
+    BAO_CAVEAT,
+    build_stock_info,
+    build_stocks,
+    ipo_days,
+    qlib_stocks,
+    relimit,
+)
 from etfrot.data.sources._assemble import index_info_frame
 from etfrot.errors import SourceError
 
@@ -66,12 +76,18 @@ class RealBuild:
     dropped_etfs: pd.DataFrame
 
 
-def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo=None) -> RealBuild:
+def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, stock_source: str = "bao",
+               echo=None) -> RealBuild:
     """Build the real bundle at ``out`` from the shared real-data folder ``src``.
 
     ``etfs`` / ``stocks`` restrict the ETF and stock files read (codes like '510300.SH', '600519.SH'),
-    for quick builds; everything else (indices, weights, macro, …) is always complete.
+    for quick builds; everything else (indices, weights, macro, …) is always complete. ``stock_source``: ``bao``
+    (stocks_csi300_bao: 263 stocks of today's CSI 300 list, 2010 on, with amount and ST flags) or ``qlib`` (the qlib
+    dump qlib_cn_*: every CSI 300/500 member of its window that it holds, no amount / VWAP / ST flags), so that the
+    CSI 500 and SSE 50 weights find their constituents (:func:`etfrot.data.real.stocks.qlib_stocks`).
     """
+    if stock_source not in ("bao", "qlib"):
+        raise SourceError(f"stock_source must be 'bao' or 'qlib', got {stock_source!r}")
     src, out = Path(src).resolve(), Path(out)
     if not (src / "README.md").exists() or not any(src.glob("etf_tushare_unadj_*")):
         raise SourceError(f"{src} does not look like the real-data folder (../shared/data/real): no README.md or "
@@ -90,8 +106,11 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
     weights = build_weights(ctx)
     members = build_members(ctx)
     # IPO days need the bars' first days: parse, derive the listing days, then switch their limits off
-    sb0, stock_delisted = build_stocks(ctx, cal, stocks)
-    bars_start = pd.Timestamp(ctx.ends["stocks_csi300_bao"]["first"])
+    if stock_source == "qlib":
+        sb0, stock_delisted, bars_start, caveats = qlib_stocks(ctx, cal, stocks)
+    else:
+        sb0, stock_delisted = build_stocks(ctx, cal, stocks)
+        bars_start, caveats = pd.Timestamp(ctx.ends["stocks_csi300_bao"]["first"]), [BAO_CAVEAT]
     ipo = ipo_days(ctx, sb0, industry, bars_start)
     stock_bars = relimit(sb0, ipo)
     fundamentals = build_fundamentals(ctx)
@@ -140,13 +159,13 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, echo
             "the real data", "", 0, 0, "table 'flows' absent: flow factors are skipped on this bundle; northbound and "
             "margin are market-level macro series", readme=True)
     ctx.step("assemble")
-    meta = {"src": str(src), "restricted": {"etfs": list(etfs) if etfs is not None else None,
+    meta = {"src": str(src), "stock_source": stock_source, "restricted": {"etfs": list(etfs) if etfs is not None else None,
                                             "stocks": list(stocks) if stocks is not None else None},
             "calendar": [f"{cal[0]:%Y-%m-%d}", f"{cal[-1]:%Y-%m-%d}"], "quality_report": "quality_report.md",
             "datasets_read": sorted(ctx.read), "inputs": ctx.ends,
             "notes": f"real A-share data {cal[0]:%Y-%m-%d} → {cal[-1]:%Y-%m-%d} from {src}; aum unknown (NaN); "
                      "SW industry weights derived from CSI 300"}
-    bundle = write_bundle(out, tables, source=f"real:{src}", meta=meta)
+    bundle = write_bundle(out, tables, source=f"real:{src}", meta=meta, caveats=caveats)
     ctx.step("write")
     rep.write(out)
     crosswalk.to_csv(out / "sw_crosswalk.csv", index=False)

@@ -70,6 +70,34 @@ def build_stocks(ctx: Ctx, cal, stocks=None, ipo: dict | None = None) -> tuple[p
     return bars, delisted
 
 
+#: the stock universe's survivorship caveat of the BaoStock files (every output built on the bundle carries it)
+BAO_CAVEAT = ("survivorship bias: the stocks are the CSI 300 list of 2024-08 without ChiNext (stocks_csi300_bao), "
+              "not the historical universe; index_weights / index_members give point-in-time membership")
+
+
+def qlib_stocks(ctx: Ctx, cal, stocks=None) -> tuple[pd.DataFrame, pd.Series, pd.Timestamp, list[str]]:
+    """``build-real --stock-source qlib``: (stock bars, delisted: code → last traded day, the bars' first day,
+    caveats) from the folder's qlib dump (``qlib_cn_*``: every CSI 300/500 member of its window, raw prices,
+    no amount / VWAP / ST flags) instead of the BaoStock files; read by :func:`etfrot.data.qlib_import.read_qlib`,
+    its quality rules reported with the build's."""
+    import numpy as np
+
+    from etfrot.data.qlib_import import read_qlib
+    from etfrot.data.sources.qlib import read_calendar
+
+    d = ctx.folder("qlib_cn_2014_2022")
+    cal_q = read_calendar(d)
+    q = read_qlib(ctx, d, cal_q, np.ones(len(cal_q), dtype=bool))
+    bars = q.tables["stock_bars"]
+    if stocks is not None:
+        bars = bars[bars["code"].isin({str(c) for c in stocks})].reset_index(drop=True)
+    info = q.tables["stock_info"].set_index("code")
+    delisted = (info["delist_date"].dropna() - pd.Timedelta(days=1)).rename("last")
+    bars = cal_align(ctx, bars, cal, "qlib stock_bars")
+    ctx.step("stocks (qlib)")
+    return bars, delisted[delisted.index.isin(bars["code"])], pd.Timestamp(bars["date"].min()), q.caveats
+
+
 
 def build_stock_info(ctx: Ctx, codes: set, bars: pd.DataFrame, industry: pd.DataFrame, members: pd.DataFrame,
                      fundamentals: pd.DataFrame, ipo: dict, delisted: pd.Series, bars_start) -> pd.DataFrame:
@@ -127,10 +155,10 @@ def relimit(bars: pd.DataFrame, ipo: dict) -> pd.DataFrame:
     """Switch limit flags off on the listing days of ``ipo`` stocks (no price limit there)."""
     if not ipo or bars.empty:
         return bars
-    b = bars.sort_values(["code", "date"])
-    ld = b["code"].map(pd.Series(ipo, dtype="datetime64[ns]"))
-    nolim = bs.no_limit_rows(b["code"], b["date"], ld)
-    b = b.copy()
-    b.loc[nolim, "limit_up"] = False
-    b.loc[nolim, "limit_down"] = False
-    return b.sort_values(["date", "code"]).reset_index(drop=True)
+    b = bars.sort_values(["date", "code"]).reset_index(drop=True)
+    rows = b.index[b["code"].isin(list(ipo))]  # only the listing stocks' rows can change
+    sub = b.loc[rows, ["code", "date"]].sort_values(["code", "date"])
+    ld = sub["code"].map(pd.Series(ipo, dtype="datetime64[ns]"))
+    hit = sub.index[bs.no_limit_rows(sub["code"], sub["date"], ld)]
+    b.loc[hit, ["limit_up", "limit_down"]] = False
+    return b
