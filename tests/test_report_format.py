@@ -64,7 +64,9 @@ def test_name_patterns_give_the_documented_kinds():
     cases = {"annual_excess_ci_lo": "percent", "information_ratio": "ratio", "n_held": "count", "signal_date": "date",
              "trading days": "count", "Sharpe (rf = 0)": "ratio", "win rate per rebalance period": "percent",
              "ic_pos": "percent", "turnover": "percent", "nav_before": "number", "recovery": "date", "depth": "percent",
-             "year": "text", "mystery": None}
+             "year": "text", "mystery": None,
+             # an IC and a mean count whose names hold "rank" / "date" (found as a count and a date before)
+             "rank_ic_mean": "number", "ic_mean": "number", "stocks_per_date": "ratio", "indices_per_date": "ratio"}
     assert {k: kind_of_name(k) for k in cases} == cases
     assert all(k in {"percent", "ratio", "count", "number", "date", "text"} for _, k in PATTERNS)
 

@@ -8,6 +8,7 @@ import pytest
 from etfrot.errors import ConfigError
 from etfrot.strategies import agru_index_rotation as agru
 from etfrot.strategies import get_strategy, load_config
+from etfrot.strategies import index_holdings as holdings
 
 TINY_MODEL = {"hidden_size": 4, "num_layers": 1, "seeds": 1, "epochs": 1, "train_date_stride": 20,
               "valid_date_stride": 10, "device": "cpu", "num_threads": 1}
@@ -51,7 +52,8 @@ def test_config_validation():
 
 @pytest.mark.parametrize("name", ["agru_index_rotation", "agru_index_rotation_demo", "agru_index_rotation_real", "agru_index_rotation_monthly",
                                   "agru_index_rotation_n5", "agru_index_rotation_n10", "agru_index_rotation_n15",
-                                  "agru_index_rotation_aum", "agru_index_rotation_industry", "agru_index_rotation_mmr30"])
+                                  "agru_index_rotation_aum", "agru_index_rotation_industry", "agru_index_rotation_mmr30",
+                                  "agru_index_rotation_real_weights"])
 def test_shipped_configs_validate(name):
     c = agru.validate_config(load_config(name))
     if name.endswith(("n5", "n10", "n15")):
@@ -65,7 +67,9 @@ def test_shipped_configs_validate(name):
     if name.endswith("mmr30"):  # the earlier default: top-10 %-many picks from the top 30 %, nothing dropped
         assert agru.mmr_settings(c) == {"candidates": 0.3, "lam": 0.7, "max_corr": None, "max_corr_quantile": None,
                                         "low_overlap": 0.0}
-    if not name.endswith(("demo", "real")):  # variants share the main config's stock model, so they share its cache
+    if name.endswith("real_weights"):  # every real weight set: indices held through their ETF where listed
+        assert c.universe.kind == "index" and c.universe.hold_etf and c.universe.categories == ["broad", "industry_theme"]
+    if not name.endswith(("demo", "real", "real_weights")):  # variants share the main config's stock model, so they share its cache
         main = agru.validate_config(load_config("agru_index_rotation")).stock_model
         assert (c.stock_model.model, c.stock_model.window, c.stock_model.split) == (main.model, main.window, main.split)
 
@@ -74,12 +78,12 @@ def test_etf_weights_map_each_index_to_its_etf():
     d = pd.DatetimeIndex(["2020-01-03", "2020-01-10"])
     w = pd.DataFrame({"I1": [0.5, 0.0], "I2": [0.5, 0.5], "I3": [0.0, 0.5]}, index=d)
     e = pd.DataFrame({"I1": ["E1", "E1"], "I2": ["E2", "E9"], "I3": [None, "E3"]}, index=d)
-    out = agru.etf_weights(w, e)
+    out = holdings.etf_weights(w, e)
     assert list(out.columns) == ["E1", "E2", "E3", "E9"]
     np.testing.assert_allclose(out.to_numpy(), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
     e.loc[d[1], "I3"] = None
     with pytest.raises(Exception, match="I3"):
-        agru.etf_weights(w, e)
+        holdings.etf_weights(w, e)
 
 
 def _oracle_scores(bundle) -> pd.DataFrame:

@@ -57,6 +57,30 @@ from etfrot.errors import ConfigError, DataMissingError
 from etfrot.model.config import EvalConfig, ModelConfig, SplitConfig, WindowConfig
 from etfrot.strategies import runner
 from etfrot.strategies.agru_mmr import MMRSection, mmr_section, mmr_settings, mmr_words
+from etfrot.strategies.index_holdings import (
+    etf_weights,
+    held_instruments,
+    held_mix,
+    holders,
+    index_scores_on,
+    price_index_share,
+    weight_sets,
+)
+
+
+class AgruUniverse(UniverseConfig):
+    """The universe, plus ``hold_etf`` (``kind: index`` only): hold each selected index through its ETF where one
+    passes the ETF screen on the date (largest size, then 20-day amount, then fee), else through its total-return
+    index where the bundle has one (``index_info.total_return_of``), else the (price) index itself — what an
+    investor can hold, and only the indices without either are price series against the benchmark."""
+
+    hold_etf: bool = False
+
+    @model_validator(mode="after")
+    def _hold(self):
+        if self.hold_etf and self.kind != "index":
+            raise ValueError("universe.hold_etf is for kind: index (kind: etf holds ETFs already); drop it")
+        return self
 
 
 class StockModelSection(StrictModel):
@@ -86,7 +110,7 @@ class AgruIndexRotationConfig(BacktestConfig):
 
     strategy: Literal["agru_index_rotation"] = "agru_index_rotation"
     name: str = "agru_index_rotation"
-    universe: UniverseConfig = Field(default_factory=lambda: UniverseConfig(
+    universe: AgruUniverse = Field(default_factory=lambda: AgruUniverse(
         kind="etf", categories=["broad", "industry_theme", "strategy_style"], min_aum=None, min_listed_months=3))
     selection: SelectionConfig = Field(default_factory=lambda: SelectionConfig(
         method="mmr", n=None, quantile=0.1, lam=0.7, window=1250, min_overlap=250))
@@ -203,11 +227,13 @@ def direct_index_universe(bundle, dates: pd.DatetimeIndex, categories, exclude_o
                           codes=None) -> pd.DataFrame:
     """``universe.kind: index``: bool panel date × index of the indices held directly (no ETF): the given
     categories (overseas excluded), a close on the date — for data whose ETF-tracked indices lack
-    constituent weights (e.g. the real bundle's SW level-1 industries)."""
+    constituent weights (e.g. the real bundle's SW level-1 industries). A total-return series of an index
+    (``index_info.total_return_of``) is the same index, not another one: left out (``universe.hold_etf`` holds
+    through it)."""
     from etfrot.universe.screen import is_overseas_code
 
     info = bundle.table("index_info")
-    ok = info["category"].astype(str).isin(list(categories)).to_numpy(dtype=bool)
+    ok = info["category"].astype(str).isin(list(categories)).to_numpy(dtype=bool) & info["total_return_of"].isna().to_numpy()
     if exclude_overseas:
         ok = ok & (info["region"].astype(str) != "overseas").to_numpy(dtype=bool) & ~is_overseas_code(info["code"])
     sel = pd.Index(info.loc[ok, "code"].astype(str))
@@ -215,22 +241,6 @@ def direct_index_universe(bundle, dates: pd.DatetimeIndex, categories, exclude_o
         sel = sel.intersection(pd.Index(codes))
     px = bundle.panel("index_bars", "close").reindex(index=pd.DatetimeIndex(dates), columns=sel)
     return px.notna()
-
-
-def etf_weights(index_w: pd.DataFrame, etf_for_index: pd.DataFrame) -> pd.DataFrame:
-    """Map weights on indices (date × index) to the ETF chosen for each index on that date (date × ETF)."""
-    w = index_w.reindex(index=etf_for_index.index.intersection(index_w.index))
-    e = etf_for_index.reindex(index=w.index, columns=w.columns)
-    W, E = w.to_numpy(float), e.to_numpy(object)
-    d, j = np.nonzero(np.nan_to_num(W) > 0)
-    etf = E[d, j]
-    if (pd.isna(etf)).any():
-        k = int(np.flatnonzero(pd.isna(etf))[0])
-        raise DataMissingError(f"index {w.columns[j[k]]} was selected on {w.index[d[k]]:%Y-%m-%d} but has no ETF then")
-    codes = pd.Index(sorted(set(etf)), name="code")
-    out = np.zeros((len(w), len(codes)))
-    np.add.at(out, (d, codes.get_indexer(etf)), W[d, j])
-    return pd.DataFrame(out, index=w.index, columns=codes)
 
 
 def select_indices(bundle, scores: pd.DataFrame, dates: pd.DatetimeIndex, universe: pd.DataFrame,
@@ -314,8 +324,12 @@ def run(bundle, config, out_dir=None, *, progress=None):
         scr = screen_etfs(bundle, dates, categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
                           min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=u.one_per_index)
         uni, etf_for_index = scr.index_universe, scr.etf_for_index
-    else:  # indices held directly
+    else:  # indices held directly (hold_etf: through their ETF, else total-return index, where there is one)
         uni, etf_for_index = direct_index_universe(bundle, dates, u.categories, u.exclude_overseas, u.codes), None
+        if u.hold_etf:
+            scr = screen_etfs(bundle, dates, categories=tuple(u.categories), exclude_overseas=u.exclude_overseas,
+                              min_aum=u.min_aum, min_listed_months=u.min_listed_months, one_per_index=True)
+            etf_for_index = holders(bundle, scr.etf_for_index.reindex(index=dates, columns=uni.columns))
     uni = uni.reindex(columns=idx_f.columns, fill_value=False)
     scores = idx_f.reindex(index=dates).where(uni.reindex(dates).to_numpy())
     w_idx, mmr_table = select_indices(bundle, scores, dates, uni, cfg)
@@ -325,27 +339,36 @@ def run(bundle, config, out_dir=None, *, progress=None):
     w_idx = w_idx.iloc[int(np.argmax(held)):]
     step("backtest")
     inst = runner.instruments(bundle, u.kind)
+    price_share = None
     if u.kind == "etf":
-        w_trade, trade_scores = etf_weights(w_idx, etf_for_index), _etf_scores(scores, etf_for_index)
+        w_trade, trade_scores = etf_weights(w_idx, etf_for_index), index_scores_on(scores, etf_for_index)
         bench = runner.benchmark_for(bundle, cfg, inst, scr.kept.reindex(columns=inst.prices.columns, fill_value=False))
+    elif u.hold_etf:
+        w_trade, trade_scores = etf_weights(w_idx, etf_for_index), index_scores_on(scores, etf_for_index)
+        inst = held_instruments(bundle, w_trade.columns)
+        price_share = price_index_share(bundle, w_trade)
+        bench = runner.benchmark_for(bundle, cfg, inst, uni.reindex(columns=inst.prices.columns, fill_value=False))
     else:
         w_trade, trade_scores = w_idx.loc[:, w_idx.to_numpy().any(axis=0)], scores
         bench = runner.benchmark_for(bundle, cfg, inst, uni.reindex(columns=inst.prices.columns, fill_value=False))
-    price_warning = runner.price_vs_total_return(bundle, cfg, bench, w_trade.index[0])
+    price_warning = runner.price_vs_total_return(bundle, cfg, bench, w_trade.index[0], price_share=price_share)
     if price_warning:  # named in every output that names the benchmark (tables, CSV, summary, result)
         bench = bench.rename(f"{bench.name} [total return; holdings are PRICE indices]")
     sc = runner.score_coverage(trade_scores, w_trade, runner.schedule(cfg, inst))
     res = runner.backtest_weights(cfg, w_trade, inst, bench, trade_scores, coverage=sc)
     w_idx = sc.trim(w_idx)
-    inputs = runner.Coverage.of(bundle, ["stock_bars", "index_weights", "index_bars", f"{u.kind}_bars"], sc)
+    inputs = runner.Coverage.of(bundle, ["stock_bars", "index_weights", "index_bars"]
+                                 + ["etf_bars"] * (u.kind == "etf" or u.hold_etf), sc)
 
     step("report")
     sel = cfg.selection
     how = mmr_words(cfg) if sel.method == "mmr" else sel.method.replace("_", " ")
     share = cfg.mmr.candidates if sel.method == "mmr" else sel.quantile
     size = f"{sel.n}" if sel.n else "all" if share == "all" else f"the top {share:.0%} of the universe's"
-    held_as = ("one ETF per index" if u.kind == "etf" else "the indices held directly (no ETF: "
-               "universe.kind index)")
+    held_as = ("one ETF per index" if u.kind == "etf" else
+               "each index through its ETF where one is listed, else its total-return index, else the index itself "
+               f"(universe.hold_etf; {held_mix(bundle, w_trade)})" if u.hold_etf else
+               "the indices held directly (no ETF: universe.kind index)")
     where = (f"{', '.join(u.categories)} indices with a listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "")
              if u.kind == "etf" else f"{', '.join(u.categories)} indices with a price")
     describe = (f"{lab}Seed 000: AGRU stock factor aggregated to indices by constituent weight; {size} indices by {how}, "
@@ -391,7 +414,11 @@ def run(bundle, config, out_dir=None, *, progress=None):
                             f"median {int(n_scored.median())} of {int(n_uni.median())} in the universe).{thin} "
                             "IC against the return to the next "
                             f"rebalance; {cfg.index_factor.quantiles} groups; long = top group vs the universe's equal "
-                            "weight; universe = indices tracked by a listed ETF (all categories, or industry/theme only).",
+                            "weight; universe = "
+                            + ("indices tracked by a listed ETF" if u.kind == "etf" else
+                               f"the {', '.join(u.categories)} indices with a price") + " (all, or industry/theme only)"
+                            + ("; only indices with constituent weights get a value: " + weight_sets(bundle, cov_on)
+                               if u.kind == "index" else "") + ".",
                             tables={"index factor tests": itab.set_index(["frequency", "indices"]) if len(itab) else itab},
                             figures=figs))
     sections.extend(_model_sections(bundle, cfg, variants, hist, ds, lab, syn))
@@ -400,16 +427,6 @@ def run(bundle, config, out_dir=None, *, progress=None):
         runner.write_run(out_dir, res, sections, cfg, bundle, coverage=inputs,
                          caveats=[price_warning] if price_warning else None)
     return res, sections
-
-
-def _etf_scores(index_scores: pd.DataFrame, etf_for_index: pd.DataFrame) -> pd.DataFrame:
-    """ETF-level scores for the holdings table: each chosen ETF carries its index's factor value."""
-    e = etf_for_index.reindex(index=index_scores.index, columns=index_scores.columns).to_numpy(object)
-    d, j = np.nonzero(pd.notna(e) & np.isfinite(index_scores.to_numpy(float)))
-    codes = pd.Index(sorted(set(e[d, j])), name="code")
-    out = np.full((len(index_scores), len(codes)), np.nan)
-    out[d, codes.get_indexer(e[d, j])] = index_scores.to_numpy(float)[d, j]
-    return pd.DataFrame(out, index=index_scores.index, columns=codes)
 
 
 def _model_sections(bundle, cfg, variants: dict, hist: pd.DataFrame, ds, lab: str, syn: bool) -> list:

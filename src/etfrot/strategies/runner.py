@@ -161,24 +161,34 @@ def benchmark_for(bundle, cfg: BacktestConfig, inst: Instruments, mask: pd.DataF
     return nav
 
 
-def price_vs_total_return(bundle, cfg: BacktestConfig, bench: pd.Series | None, start) -> str | None:
+def price_vs_total_return(bundle, cfg: BacktestConfig, bench: pd.Series | None, start,
+                          price_share: float | None = None) -> str | None:
     """A warning when price indices (``universe.kind: index``, no dividends) are held against a total-return
     benchmark, with the measured gap: annual return of the total-return index − that of its price index over the
-    backtest (≈ the dividend yield by which the excess is understated); None when the comparison is like for like."""
+    backtest (≈ the dividend yield by which the excess is understated); None when the comparison is like for like.
+    ``price_share``: the mean weight held in price indices when only part of the holdings are (the rest ETFs or
+    total-return indices); 0 gives None."""
     from etfrot.backtest.benchmarks import index_nav
     from etfrot.backtest.metrics import annual_return
 
     if bench is None or cfg.universe.kind != "index" or cfg.benchmark.kind != "total_return":
+        return None
+    if price_share is not None and price_share <= 0:
         return None
     price = index_nav(bundle, cfg.benchmark.code or "000300.SH")
     tr = bench[bench.index >= pd.Timestamp(start)].dropna()
     common = tr.index.intersection(price.index)
     gap = (annual_return(tr[common]) - annual_return(price[common])) if len(common) > 2 else float("nan")
     size = f"{gap:.2%} a year" if np.isfinite(gap) else "the dividend yield (not measurable here)"
-    return (f"PRICE INDICES vs a TOTAL-RETURN benchmark: the strategy holds index levels, which earn no dividends, "
+    part = ("the strategy holds index levels" if price_share is None or price_share >= 1 else
+             f"{price_share:.0%} of the strategy's weight (on average) is in index levels — the indices with neither a "
+             "listed ETF nor a total-return series —")
+    scaled = "" if price_share is None or price_share >= 1 else f" × {price_share:.0%} held in them"
+    return (f"PRICE INDICES vs a TOTAL-RETURN benchmark: {part}, which earn no dividends, "
             f"against {bench.name}, which reinvests them — every excess figure is understated by about the dividend "
-            f"yield: {size} over the backtest (total-return minus price index of {cfg.benchmark.code}). Hold the ETFs "
-            "(universe.kind: etf) or compare with the price index (benchmark.kind: index) for a like-for-like excess.")
+            f"yield: {size}{scaled} over the backtest (total-return minus price index of {cfg.benchmark.code}). Hold "
+            "the ETFs (universe.kind: etf) or compare with the price index (benchmark.kind: index) for a like-for-like "
+            "excess.")
 
 
 def build_weights(bundle, cfg: BacktestConfig):
