@@ -80,3 +80,16 @@ def test_a_hold_etf_run_holds_the_etf_exactly_where_the_screen_has_one(small_bun
     text = sections[0].text
     assert "universe.hold_etf; mean weight in ETFs" in text
     assert text.startswith("PRICE INDICES vs a TOTAL-RETURN benchmark") and "of the strategy's weight" in text
+
+
+def test_weight_set_table_on_a_hand_case(small_bundle):
+    """First / last date with a coverage, their count and the median coverage per index; indices never covered
+    are left out."""
+    d = pd.date_range("2020-01-03", periods=4, freq="W-FRI")
+    cov = pd.DataFrame({"000300.SH": [np.nan, 0.9, 0.95, np.nan], "000905.SH": [0.8, 0.85, np.nan, np.nan],
+                        "801010.SI": [np.nan] * 4}, index=d)
+    t = ih.weight_set_table(small_bundle, cov)
+    assert t["index"].tolist() == ["000300.SH", "000905.SH"]
+    assert t["first"].tolist() == [d[1], d[0]] and t["last"].tolist() == [d[2], d[1]]
+    assert t["dates"].tolist() == [2, 2] and t["coverage"].tolist() == pytest.approx([0.925, 0.825])
+    assert ih.weight_sets(t).startswith("broad (2, median coverage 88%): 000300.SH 2020-01-10 → 2020-01-17")

@@ -66,7 +66,7 @@ def test_name_patterns_give_the_documented_kinds():
              "ic_pos": "percent", "turnover": "percent", "nav_before": "number", "recovery": "date", "depth": "percent",
              "year": "text", "mystery": None,
              # an IC and a mean count whose names hold "rank" / "date" (found as a count and a date before)
-             "rank_ic_mean": "number", "ic_mean": "number", "stocks_per_date": "ratio", "indices_per_date": "ratio"}
+             "rank_ic_mean": "number", "ic_mean": "number", "rank_icir": "ratio", "stocks_per_date": "ratio", "indices_per_date": "ratio"}
     assert {k: kind_of_name(k) for k in cases} == cases
     assert all(k in {"percent", "ratio", "count", "number", "date", "text"} for _, k in PATTERNS)
 

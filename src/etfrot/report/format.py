@@ -41,6 +41,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(year|month|code|name|index|industry|etf|status|rule|regime|quadrant|variant|model|strategy|metric)$", "text"),
     (r"_per_(date|day|period|rebalance)$", "ratio"),  # mean counts (e.g. stocks_per_date), not dates
     (r"^(rank_)?ic(_mean|_median|_std)?$", "number"),  # rank_ic_mean is an IC, not a rank
+    (r"^(rank_)?icir$", "ratio"),
     (r"(^|_)(date|start|end|peak|trough|recovery|first|last)($|_)", "date"),
     (r"(_pos|_gt2|_share|win_rate|coverage)$", "percent"),
     ((r"(^|_)(days|n|count|periods|rank|trades|dates|codes|obs|resamples|n_held|n_skipped|members|size|holdings)($|_)"

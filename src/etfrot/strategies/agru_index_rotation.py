@@ -64,6 +64,7 @@ from etfrot.strategies.index_holdings import (
     holders,
     index_scores_on,
     price_index_share,
+    weight_set_table,
     weight_sets,
 )
 
@@ -398,6 +399,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
                                                   title=f"Index factor: quantile NAV / universe, {freq}", synthetic=syn))
             figs.append(charts.ic_chart(r.rank_ic.dropna(), title=f"Index factor Rank IC, {freq}", synthetic=syn))
     cov_on = cov.reindex(dates).where(uni.reindex(dates).to_numpy())
+    wsets = weight_set_table(bundle, cov_on)
     n_uni = uni.reindex(dates).sum(axis=1)
     n_scored = scores.notna().sum(axis=1)
     thin = ("" if n_scored.median() >= 5 else
@@ -417,9 +419,9 @@ def run(bundle, config, out_dir=None, *, progress=None):
                             "weight; universe = "
                             + ("indices tracked by a listed ETF" if u.kind == "etf" else
                                f"the {', '.join(u.categories)} indices with a price") + " (all, or industry/theme only)"
-                            + ("; only indices with constituent weights get a value: " + weight_sets(bundle, cov_on)
-                               if u.kind == "index" else "") + ".",
-                            tables={"index factor tests": itab.set_index(["frequency", "indices"]) if len(itab) else itab},
+                            + "; only indices with constituent weights get a value: " + weight_sets(wsets) + ".",
+                            tables={"index factor tests": itab.set_index(["frequency", "indices"]) if len(itab) else itab,
+                                    "weight sets (indices with a factor value)": wsets.set_index("index")},
                             figures=figs))
     sections.extend(_model_sections(bundle, cfg, variants, hist, ds, lab, syn))
     sections.append(runner.coverage_section(inputs, title=cfg.report.title or cfg.name))

@@ -108,19 +108,26 @@ def held_mix(bundle, w: pd.DataFrame) -> str:
             f"price indices {part['price']:.0%}")
 
 
-def weight_sets(bundle, cov: pd.DataFrame) -> str:
-    """Words for the weight sets behind an index factor: per index with a value, its coverage and the dates it
-    has one, grouped by category, e.g. "broad: 000300.SH 2017-01-06 → 2022-12-30 (coverage 95 %), …"."""
+def weight_set_table(bundle, cov: pd.DataFrame) -> pd.DataFrame:
+    """Per index with a factor value: name, category, first / last date with one, dates, median coverage (the share
+    of its constituent weight whose stocks are scored) — the weight sets behind an index factor."""
     info = bundle.info("index")
-    live = cov.notna() & (cov > 0)
-    cols = cov.columns[live.any(axis=0).to_numpy()]
+    live = (cov > 0).to_numpy()
+    cols = np.flatnonzero(live.any(axis=0))
+    first = cov.index[live.argmax(axis=0)[cols]]
+    last = cov.index[len(cov) - 1 - live[::-1].argmax(axis=0)[cols]]
+    codes = cov.columns[cols]
+    out = pd.DataFrame({"index": codes, "name": info["name"].reindex(codes).to_numpy(),
+                        "category": info["category"].reindex(codes).astype(str).to_numpy(), "first": first, "last": last,
+                        "dates": live[:, cols].sum(axis=0), "coverage": np.nanmedian(cov.to_numpy()[:, cols], axis=0)})
+    return out.sort_values(["category", "index"]).reset_index(drop=True)
+
+
+def weight_sets(table: pd.DataFrame) -> str:
+    """Words for :func:`weight_set_table`, per category, e.g. "broad (3): 000300.SH 2017-01-06 → 2022-12-30 …"."""
     parts = []
-    for cat in sorted(set(info["category"].reindex(cols).astype(str))):
-        cc = [c for c in cols if str(info["category"].get(c)) == cat]
-        spans = []
-        for c in cc[:6]:
-            d = cov.index[live[c].to_numpy()]
-            spans.append(f"{c} {d[0]:%Y-%m-%d} → {d[-1]:%Y-%m-%d} (coverage {float(cov[c].median()):.0%})")
-        more = f" and {len(cc) - 6} more" if len(cc) > 6 else ""
-        parts.append(f"{cat} ({len(cc)}): " + ", ".join(spans) + more)
+    for cat, g in table.groupby("category", sort=True):
+        spans = [f"{r.index} {r.first:%Y-%m-%d} → {r.last:%Y-%m-%d}" for r in g.head(4).itertuples()]
+        more = f" and {len(g) - 4} more" if len(g) > 4 else ""
+        parts.append(f"{cat} ({len(g)}, median coverage {g['coverage'].median():.0%}): " + ", ".join(spans) + more)
     return "; ".join(parts)
