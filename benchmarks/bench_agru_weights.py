@@ -2,7 +2,9 @@
 
     etfrot data build-real ../shared/data/real --out B --stock-source qlib
     etfrot backtest agru_index_rotation_real_weights --bundle B --out RUN        # (from a folder for runs/cache)
-    .venv/bin/python benchmarks/bench_agru_weights.py --bundle B --run RUN --cache runs/cache [--time-log LOG]
+    etfrot backtest agru_index_rotation_real_broad --bundle B --out RUN2         # the same cached scores
+    .venv/bin/python benchmarks/bench_agru_weights.py --bundle B --run RUN --broad-run RUN2 --cache runs/cache \
+        [--time-log LOG]
 
 Reads the run's tables (weight sets, stock and index factor tests, summary, per-year, holdings), and — from the
 cached stock scores of the same config — how often each broad index (CSI 300 / 500, SSE 50) ranks among the top
@@ -87,6 +89,25 @@ def broad_ranks(bundle_path: str, cache: str) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), spread
 
 
+def broad_section(run: Path) -> str:
+    """The broad indices' rotation (agru_index_rotation_real_broad): top 1 of CSI 300 / 500, SSE 50 via its ETF."""
+    summ = _table(run, "summary_metrics").set_index("metric")
+    itab = _table(run, "index_factor_tests_seed_000_3_2_index_factor_tests")
+    hold = _table(run, "holdings_all_holdings")
+    v = lambda k: float(summ.loc[k, "value"])  # noqa: E731
+    lo, hi = float(summ.loc["annual excess (relative NAV)", "ci95_lo"]), float(summ.loc["annual excess (relative NAV)", "ci95_hi"])
+    counts = ", ".join(f"{c} {n}" for c, n in hold["code"].value_counts().items())
+    ic = "; ".join(f"{r.frequency} IC {r.ic_mean:.4f} (t {r.ic_t_nw:.2f}), long excess {r.long_excess_annual:.2%}"
+                   for r in itab.itertuples())
+    return f"""The broad indices alone (`agru_index_rotation_real_broad`: each week the one of CSI 300 / CSI 500 / SSE 50 with
+the highest index factor, held through its ETF — like for like against the total-return benchmark, no dividend gap —
+and the run ends at the first rebalance with fewer than 3 scored indices, `index_factor.min_indices`):
+{summ.loc['start', 'value']} → {summ.loc['end', 'value']}, annual return {v('annual return (compounded, 252 d)'):.2%} vs the
+benchmark's {v('benchmark annual return'):.2%}, annual excess {v('annual excess (relative NAV)'):.2%} [{lo:.2%}, {hi:.2%}],
+information ratio {v('information ratio'):.2f}, turnover {v('annual turnover (one-way)'):.1f} a year; weeks held: {counts}.
+Index factor over the three (3 groups, so one index per group): {ic}."""
+
+
 def section(a) -> str:
     from bench_agru_real import time_log
 
@@ -121,7 +142,7 @@ def section(a) -> str:
 
 `etfrot data build-real ../shared/data/real --out B --stock-source qlib` (stocks from the qlib dump: its 1,188
 CSI 300/500 members, so that the CSI 500 and SSE 50 weights find their constituents), then
-`etfrot backtest {CONFIG} --bundle B --out RUN` and `benchmarks/bench_agru_weights.py` for this section. The
+`etfrot backtest {CONFIG} --bundle B --out RUN` (and `agru_index_rotation_real_broad`, below) and `benchmarks/bench_agru_weights.py` for this section. The
 stock model (AGRU 64×2, 40-day windows, 20-day label, 2/1 decile loss) is trained on all stocks ≤ 2015 and validated
 on 2016, so its scores are out of sample from 2017 — while the CSI 500 / SSE 50 weights (2016-01 → 2019-12 in this
 snapshot) still exist. Budget: {a.budget}. Training + backtest: {wall}{rss} (a shared 2-core machine); the backtest
@@ -169,6 +190,8 @@ per snapshot) averages its stocks' scores towards the market mean, an industry (
 {spread['n_industry_lo']:.0f}–{spread['n_industry_hi']:.0f} of the CSI 300's members) much less, so a top-10 % rule over a
 universe of mixed breadth picks the narrow indices.
 
+{broad_section(Path(a.broad_run)) if a.broad_run else ""}
+
 Reading: trained on two years only, the stock factor's largest |IC t| over the pools is
 {sf['ic_t_nw'].abs().max():.2f} and the index factor's {itab['ic_t_nw'].abs().max():.2f}; the strategy's annual excess
 {s('annual excess (relative NAV)'):.2%} has the CI {ci('annual excess (relative NAV)')}, and about {gap} a year of it
@@ -183,6 +206,7 @@ def main() -> None:
     ap.add_argument("--run", required=True)
     ap.add_argument("--cache", default="runs/cache", help="the stock-score cache the backtest wrote")
     ap.add_argument("--time-log", help="a /usr/bin/time -v log of the training + backtest run")
+    ap.add_argument("--broad-run", help="the run of agru_index_rotation_real_broad (same cached scores)")
     ap.add_argument("--budget", default="3 seeds, every 5th training date, ≤ 6 epochs (patience 2), validation on "
                                         "every 2nd date, CPU with 2 threads (the config; the seed: 5 seeds, every date)")
     ap.add_argument("--budget-short", default="3 seeds on every 5th training date instead of 5 on every date")

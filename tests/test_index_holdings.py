@@ -93,3 +93,27 @@ def test_weight_set_table_on_a_hand_case(small_bundle):
     assert t["first"].tolist() == [d[1], d[0]] and t["last"].tolist() == [d[2], d[1]]
     assert t["dates"].tolist() == [2, 2] and t["coverage"].tolist() == pytest.approx([0.925, 0.825])
     assert ih.weight_sets(t).startswith("broad (2, median coverage 88%): 000300.SH 2020-01-10 → 2020-01-17")
+
+
+def test_min_indices_counts_thin_rebalances_as_unscored(small_bundle, tmp_path):
+    """The synthetic market's three broad indices with weights: min_indices 3 runs, and its summary names no thin
+    rebalance; min_indices 4 leaves every rebalance unscored, so nothing is ever selected (a clear error)."""
+    from etfrot.errors import DataMissingError
+
+    px = small_bundle.panel("stock_bars", "close", adjusted=True)
+    scores = pd.DataFrame(np.random.default_rng(2).normal(size=px.shape), index=px.index, columns=px.columns)
+    scores.loc["2015-01-01":].to_parquet(tmp_path / "s.parquet")
+
+    def cfg(k):
+        return {"strategy": "agru_index_rotation", "name": "tiny",
+                "stock_model": {"scores_path": str(tmp_path / "s.parquet"), "cache_dir": None, "evaluate": None},
+                "universe": {"kind": "index", "hold_etf": True, "categories": ["broad"], "min_aum": None,
+                             "min_listed_months": None},
+                "selection": {"method": "top_n", "n": 1}, "index_factor": {"min_indices": k, "quantiles": 3,
+                                                                          "test_universes": ["all"]},
+                "report": {"bootstrap": 50}}
+
+    res, sections = air.run(small_bundle, cfg(3))
+    assert "min_indices" not in sections[0].text and len(res.targets) > 50
+    with pytest.raises(DataMissingError, match="no index was selected"):
+        air.run(small_bundle, cfg(4))

@@ -53,7 +53,7 @@ def test_config_validation():
 @pytest.mark.parametrize("name", ["agru_index_rotation", "agru_index_rotation_demo", "agru_index_rotation_real", "agru_index_rotation_monthly",
                                   "agru_index_rotation_n5", "agru_index_rotation_n10", "agru_index_rotation_n15",
                                   "agru_index_rotation_aum", "agru_index_rotation_industry", "agru_index_rotation_mmr30",
-                                  "agru_index_rotation_real_weights"])
+                                  "agru_index_rotation_real_weights", "agru_index_rotation_real_broad"])
 def test_shipped_configs_validate(name):
     c = agru.validate_config(load_config(name))
     if name.endswith(("n5", "n10", "n15")):
@@ -69,7 +69,11 @@ def test_shipped_configs_validate(name):
                                         "low_overlap": 0.0}
     if name.endswith("real_weights"):  # every real weight set: indices held through their ETF where listed
         assert c.universe.kind == "index" and c.universe.hold_etf and c.universe.categories == ["broad", "industry_theme"]
-    if not name.endswith(("demo", "real", "real_weights")):  # variants share the main config's stock model, so they share its cache
+    if name.endswith("real_broad"):  # the broad indices' rotation ends where fewer than 3 are scored
+        assert c.universe.categories == ["broad"] and c.index_factor.min_indices == 3
+        w = agru.validate_config(load_config("agru_index_rotation_real_weights")).stock_model
+        assert (c.stock_model.model, c.stock_model.window, c.stock_model.split) == (w.model, w.window, w.split)
+    if not name.endswith(("demo", "real", "real_weights", "real_broad")):  # variants share the main config's stock model, so they share its cache
         main = agru.validate_config(load_config("agru_index_rotation")).stock_model
         assert (c.stock_model.model, c.stock_model.window, c.stock_model.split) == (main.model, main.window, main.split)
 

@@ -100,6 +100,9 @@ class IndexFactorSection(StrictModel):
     """Stock → index aggregation and the index factor tests (seed 000 §3.2)."""
 
     min_coverage: float = Field(0.5, ge=0.0, le=1.0)
+    #: a rebalance with fewer scored indices than this counts as unscored (a rotation needs a choice; e.g. when
+    #: the weights of all but one index have ended, the run ends instead of holding the last one for ever)
+    min_indices: int = Field(1, ge=1)
     test_freqs: list[Literal["weekly", "monthly"]] = Field(default_factory=lambda: ["weekly", "monthly"])
     test_universes: list[Literal["all", "industry"]] = Field(default_factory=lambda: ["all", "industry"])
     quantiles: int = Field(5, ge=2)
@@ -333,6 +336,10 @@ def run(bundle, config, out_dir=None, *, progress=None):
             etf_for_index = holders(bundle, scr.etf_for_index.reindex(index=dates, columns=uni.columns))
     uni = uni.reindex(columns=idx_f.columns, fill_value=False)
     scores = idx_f.reindex(index=dates).where(uni.reindex(dates).to_numpy())
+    few = (scores.notna().sum(axis=1) < cfg.index_factor.min_indices).to_numpy()
+    scores.iloc[few] = np.nan  # counted as unscored: the coverage rule ends the run or holds through the gap
+    few_note = (f" {int(few.sum())} rebalance(s) with fewer than {cfg.index_factor.min_indices} scored indices count as "
+                f"unscored (index_factor.min_indices), from {scores.index[few][0]:%Y-%m-%d}." if few.any() else "")
     w_idx, mmr_table = select_indices(bundle, scores, dates, uni, cfg)
     held = w_idx.to_numpy().sum(axis=1) > 0
     if not held.any():
@@ -373,7 +380,7 @@ def run(bundle, config, out_dir=None, *, progress=None):
     where = (f"{', '.join(u.categories)} indices with a listed ETF" + (f", AUM ≥ {u.min_aum:,.0f} CNY" if u.min_aum else "")
              if u.kind == "etf" else f"{', '.join(u.categories)} indices with a price")
     describe = (f"{lab}Seed 000: AGRU stock factor aggregated to indices by constituent weight; {size} indices by {how}, "
-                f"equal weight, {held_as}, {cfg.frequency}; universe: {where}. " + inputs.note())
+                f"equal weight, {held_as}, {cfg.frequency}; universe: {where}.{few_note} " + inputs.note())
     sections = backtest_sections(res, title=cfg.report.title or cfg.name, synthetic=syn,
                                  last_holdings=cfg.report.last_holdings, n_boot=cfg.report.bootstrap,
                                  block=cfg.report.block, seed=cfg.report.seed, log_nav=cfg.report.log_nav,
