@@ -125,9 +125,9 @@ def section(a) -> str:
     m = re.search(r"yield: ([-\d.]+%) a year", cav)
     gap = m.group(1) if m else "not measured"
     br, spread = broad_ranks(a.bundle, a.cache)
-    t = time_log(Path(a.time_log)) if a.time_log else {"wall_s": None, "rss_gib": None}
+    t = time_log(Path(a.time_log)) if a.time_log else {"wall_s": None, "peak_gib": None}
     wall = f"{t['wall_s'] / 60:.1f} min wall" if t.get("wall_s") else "wall time not logged"
-    rss = f", peak RSS {t['rss_gib']:.2f} GiB" if t.get("rss_gib") else ""
+    rss = f", peak RSS {t['peak_gib']:.2f} GiB" if t.get("peak_gib") else ""
     ws["first"], ws["last"] = ws["first"].astype(str), ws["last"].astype(str)
     broad = ws[ws["category"] == "broad"][["index", "name", "first", "last", "dates", "coverage"]]
     ind = ws[ws["category"] != "broad"]
