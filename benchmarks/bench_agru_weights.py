@@ -49,7 +49,7 @@ def _md(df: pd.DataFrame, pct=(), dec2=(), dec4=()) -> str:
     return head + "\n".join("| " + " | ".join(map(str, r)) + " |" for r in out.itertuples(index=False))
 
 
-def broad_ranks(bundle_path: str, cache: str) -> tuple[pd.DataFrame, dict]:
+def broad_ranks(bundle_path: str, cache: str, scores: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Per broad index with a value: weekly dates scored, share of them in the top 10 % of the scored indices,
     median percentile rank; and the median cross-sectional std of the factor for broad vs industry indices."""
     from etfrot.data import Bundle
@@ -61,6 +61,8 @@ def broad_ranks(bundle_path: str, cache: str) -> tuple[pd.DataFrame, dict]:
     cfg = air.validate_config(load_config(CONFIG))
     cfg.stock_model.cache_dir = cache
     cfg.stock_model.progress = False
+    if scores is not None:
+        cfg.stock_model.scores_path = scores
     stock, *_ = air.stock_scores(b, cfg)
     idx, _ = air.index_scores(b, stock, cfg)
     dates = rebalance_dates(b.calendar, cfg.frequency, cfg.start, cfg.end)
@@ -108,6 +110,33 @@ information ratio {v('information ratio'):.2f}, turnover {v('annual turnover (on
 Index factor over the three (3 groups, so one index per group): {ic}."""
 
 
+def headline(label: str, run: Path) -> str:
+    """One table row: a run's stock IC (all, CSI 300), index IC (weekly, monthly, all) and strategy excess + CI."""
+    sf = _table(run, "stock_factor_tests_per_pool").set_index("pool")
+    it = _table(run, "index_factor_tests_seed_000_3_2_index_factor_tests").set_index(["frequency", "indices"])
+    sm = _table(run, "summary_metrics").set_index("metric")
+    k = "annual excess (relative NAV)"
+
+    def ic(key):
+        return f"{it.loc[key, 'ic_mean']:.4f} (t {it.loc[key, 'ic_t_nw']:.2f})" if key in it.index else ""
+
+    return (f"| {label} | {sf.loc['all', 'ic_mean']:.4f} (t {sf.loc['all', 'ic_t_nw']:.2f}) | "
+            f"{sf.loc['csi300', 'ic_mean']:.4f} (t {sf.loc['csi300', 'ic_t_nw']:.2f}) | {ic(('weekly', 'all'))} | "
+            f"{ic(('monthly', 'all'))} | {float(sm.loc[k, 'value']):.2%} [{float(sm.loc[k, 'ci95_lo']):.2%}, "
+            f"{float(sm.loc[k, 'ci95_hi']):.2%}] | {float(sm.loc['information ratio', 'value']):.2f} |")
+
+
+def budgets(also: list[str]) -> str:
+    """The same strategies under other stock-model budgets (``LABEL=RUN`` pairs), as one table."""
+    if not also:
+        return ""
+    rows = [headline(lab, Path(run)) for lab, run in (x.split("=", 1) for x in also)]
+    return ("The same configs with the stock model trained at other budgets (same split), headline numbers — stock IC "
+            "(monthly) and index IC (weekly / monthly, all indices) with their Newey–West t, the strategy's annual "
+            "excess with its 95 % CI:\n\n| run | stock IC, all | stock IC, CSI 300 | index IC, weekly | index IC, monthly "
+            "| annual excess [CI] | IR |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
 def section(a) -> str:
     from bench_agru_real import time_log
 
@@ -124,9 +153,12 @@ def section(a) -> str:
     cav = " ".join(json.loads((run / "manifest.json").read_text()).get("caveats") or [])
     m = re.search(r"yield: ([-\d.]+%) a year", cav)
     gap = m.group(1) if m else "not measured"
-    br, spread = broad_ranks(a.bundle, a.cache)
+    br, spread = broad_ranks(a.bundle, a.cache, a.scores)
     t = time_log(Path(a.time_log)) if a.time_log else {"wall_s": None, "peak_gib": None}
     wall = f"{t['wall_s'] / 60:.1f} min wall" if t.get("wall_s") else "wall time not logged"
+    tb = time_log(Path(a.backtest_log)) if a.backtest_log else {}
+    bt = (f"{tb['wall_s']:.0f} s wall, peak RSS {tb['peak_gib']:.2f} GiB" if tb.get("wall_s") and tb.get("peak_gib")
+          else "not logged")
     rss = f", peak RSS {t['peak_gib']:.2f} GiB" if t.get("peak_gib") else ""
     ws["first"], ws["last"] = ws["first"].astype(str), ws["last"].astype(str)
     broad = ws[ws["category"] == "broad"][["index", "name", "first", "last", "dates", "coverage"]]
@@ -145,8 +177,8 @@ CSI 300/500 members, so that the CSI 500 and SSE 50 weights find their constitue
 `etfrot backtest {CONFIG} --bundle B --out RUN` (and `agru_index_rotation_real_broad`, below) and `benchmarks/bench_agru_weights.py` for this section. The
 stock model (AGRU 64×2, 40-day windows, 20-day label, 2/1 decile loss) is trained on all stocks ≤ 2015 and validated
 on 2016, so its scores are out of sample from 2017 — while the CSI 500 / SSE 50 weights (2016-01 → 2019-12 in this
-snapshot) still exist. Budget: {a.budget}. Training + backtest: {wall}{rss} (a shared 2-core machine); the backtest
-alone, with the model's scores from the cache: about 20 s.
+snapshot) still exist. Budget: {a.budget}. {a.time_what}: {wall}{rss} (a shared 2-core machine); the backtest
+alone, with the stock scores read from a file or the cache: {bt}.
 
 Weight sets that give an index a factor value (coverage = median share of the constituent weight whose stocks are
 scored); a series of snapshots stays in force until about two snapshot intervals after its last one
@@ -192,6 +224,7 @@ universe of mixed breadth picks the narrow indices.
 
 {broad_section(Path(a.broad_run)) if a.broad_run else ""}
 
+{budgets(a.also or [])}
 Reading: trained on two years only, the stock factor's largest |IC t| over the pools is
 {sf['ic_t_nw'].abs().max():.2f} and the index factor's {itab['ic_t_nw'].abs().max():.2f}; the strategy's annual excess
 {s('annual excess (relative NAV)'):.2%} has the CI {ci('annual excess (relative NAV)')}, and about {gap} a year of it
@@ -205,8 +238,12 @@ def main() -> None:
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--run", required=True)
     ap.add_argument("--cache", default="runs/cache", help="the stock-score cache the backtest wrote")
-    ap.add_argument("--time-log", help="a /usr/bin/time -v log of the training + backtest run")
+    ap.add_argument("--time-log", help="a /usr/bin/time -v log of the run that trained the stock model")
+    ap.add_argument("--time-what", default="Training and backtest", help="what --time-log timed, for the text")
+    ap.add_argument("--backtest-log", help="a /usr/bin/time -v log of the backtest alone (scores from file / cache)")
     ap.add_argument("--broad-run", help="the run of agru_index_rotation_real_broad (same cached scores)")
+    ap.add_argument("--scores", help="the stock scores the run read (stock_model.scores_path), if not from the cache")
+    ap.add_argument("--also", action="append", help="LABEL=RUN: the same config at another budget (repeatable)")
     ap.add_argument("--budget", default="3 seeds, every 5th training date, ≤ 6 epochs (patience 2), validation on "
                                         "every 2nd date, CPU with 2 threads (the config; the seed: 5 seeds, every date)")
     ap.add_argument("--budget-short", default="3 seeds on every 5th training date instead of 5 on every date")
