@@ -4,8 +4,10 @@
 momentum ETF backtest (runner, equal-weight benchmark) under ``--dir`` once.
 ``python benchmarks/bench_report.py time`` loads the saved result and builds its report ``--reps``
 times after one warm-up build (imports, font cache; the exposure cache is emptied before each build),
-printing one JSON line: the warm build times,
-their median, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
+printing one JSON line: the warm build times (wall)
+and their median, the process CPU time of each build (``time.process_time``: this process's threads) and
+its median, the CPU time of finished child processes per build (``RUSAGE_CHILDREN``; worker processes
+still alive at the end of a build are not counted there), the load averages at the end, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
 another checkout's ``src`` to time that version of the code on the same run (before / after).
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -41,6 +45,12 @@ def setup(d: Path) -> None:
     print(f"setup done: {d / 'run'}")
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished child processes (a worker pool's, if any)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def time_build(d: Path, reps: int) -> dict:
     import etfrot
     from etfrot.backtest.engine import Result
@@ -55,23 +65,28 @@ def time_build(d: Path, reps: int) -> dict:
         from etfrot.report.tearsheet import _EXPOSURES as cache
     except ImportError:
         cache = None
-    times, html_size, all_size, n_img = [], 0, 0, 0
+    times, cpus, kids, html_size, all_size, n_img = [], [], [], 0, 0, 0
     for i in range(reps + 1):
         with tempfile.TemporaryDirectory() as out:
             if cache is not None:  # every build computes the industry exposure again (no reuse across builds)
                 cache.clear()
-            t = time.perf_counter()
+            t, c, k = time.perf_counter(), time.process_time(), _children_cpu()
             secs = backtest_sections(res, title="bench", synthetic=True, **kw)
             p = write_report(out, title="bench", synthetic=True, data_label="SYNTHETIC DATA", sections=secs)
-            dt = time.perf_counter() - t
+            dt, dc, dk = time.perf_counter() - t, time.process_time() - c, _children_cpu() - k
             if i:
                 times.append(dt)
+                cpus.append(dc)
+                kids.append(dk)
             html = p.read_text()
             html_size = p.stat().st_size
             all_size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
             n_img = html.count("<img ")
     return {"etfrot": str(Path(etfrot.__file__).parent), "runs": [round(x, 3) for x in times],
-            "median_s": round(statistics.median(times), 3), "html_bytes": html_size, "all_files_bytes": all_size,
+            "median_s": round(statistics.median(times), 3),
+            "cpu_s": [round(x, 3) for x in cpus], "cpu_median_s": round(statistics.median(cpus), 3),
+            "children_cpu_median_s": round(statistics.median(kids), 3), "loadavg": [round(x, 2) for x in os.getloadavg()],
+            "html_bytes": html_size, "all_files_bytes": all_size,
             "charts": n_img}
 
 
