@@ -77,7 +77,7 @@ def _canvas(fig):
 def figure_png(fig, dpi: int = 90) -> str:
     """A matplotlib figure as a base64 PNG data URI (closes the figure).
 
-    A figure with a layout engine (the report's charts: constrained layout) is drawn once on an Agg canvas
+    A figure with a layout engine (the report's charts: :class:`etfrot.report.layout.FitLayout`) is drawn once on an Agg canvas
     (the layout runs inside that draw; ``savefig`` would add a second, layout-only pass; the renderer is
     shared, see :func:`_canvas`) and stored as a 256-colour palette PNG (Pillow's fast octree quantiser:
     about a third of the bytes of an RGBA PNG, and quicker to encode; charts hold few colours, so nothing
