@@ -132,22 +132,28 @@ def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label
     Files are written to temporary names and renamed into place, so an interrupted run leaves no
     half-written report.
     """
+    from etfrot.report.render import FigureJobs
+
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rendered = []
-    for n, s in enumerate(sections):
-        tables = []
-        for name, df in s.tables.items():
-            stem = _write_table(out, f"{s.title}_{name}", df)
-            tables.append({"name": name, "html": _fmt_table(df, s.max_rows), "csv": f"tables/{stem}.csv",
-                           "json": f"tables/{stem}.json"})
-        links = dict(s.links)
-        for name, df in s.files.items():
-            stem = _write_table(out, f"{s.title}_{name}", df)
-            links[f"{name} (CSV, {len(df):,} rows)"] = f"tables/{stem}.csv"
-        imgs = [f if isinstance(f, str) else figure_png(f) for f in s.figures]
-        rendered.append({"title": s.title, "anchor": f"s{n}-{_slug(s.title)}", "text": s.text, "tables": tables,
-                         "figures": imgs, "links": links})
+    # the figures are drawn while the tables are written (a forked helper, see etfrot.report.render)
+    with FigureJobs([f for s in sections for f in s.figures]) as jobs:
+        for n, s in enumerate(sections):
+            tables = []
+            for name, df in s.tables.items():
+                stem = _write_table(out, f"{s.title}_{name}", df)
+                tables.append({"name": name, "html": _fmt_table(df, s.max_rows), "csv": f"tables/{stem}.csv",
+                               "json": f"tables/{stem}.json"})
+            links = dict(s.links)
+            for name, df in s.files.items():
+                stem = _write_table(out, f"{s.title}_{name}", df)
+                links[f"{name} (CSV, {len(df):,} rows)"] = f"tables/{stem}.csv"
+            rendered.append({"title": s.title, "anchor": f"s{n}-{_slug(s.title)}", "text": s.text, "tables": tables,
+                             "figures": [], "links": links})
+        imgs = iter(jobs.results())
+    for r, s in zip(rendered, sections):
+        r["figures"] = [next(imgs) for _ in s.figures]
     man = {"title": title, "synthetic": synthetic, "data": data_label, "etfrot_version": __version__,
            "config": config or {}, **(manifest or {})}
     man.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
