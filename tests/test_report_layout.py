@@ -73,7 +73,7 @@ def report_figures(small_bundle, tmp_path_factory):
     from etfrot.report.sections import backtest_sections
 
     secs = backtest_sections(res, title="mom20 top5", synthetic=True, n_boot=50, bundle=small_bundle)
-    return [(s.title, f) for s in secs for f in s.figures]
+    return [(s.title, f() if callable(f) else f) for s in secs for f in s.figures]  # built later, by write_report
 
 
 def test_report_charts_draw_nothing_outside_the_figure(report_figures):

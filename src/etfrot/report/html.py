@@ -32,7 +32,8 @@ _ENV = jinja2.Environment(
 
 @dataclass
 class Section:
-    """A titled part of a report: free text, named tables and figures (matplotlib or PNG bytes)."""
+    """A titled part of a report: free text, named tables and figures (matplotlib figures, functions that build
+    one — built when the report is written, see :mod:`etfrot.report.render` — or PNG data URIs)."""
 
     title: str
     text: str = ""

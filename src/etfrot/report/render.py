@@ -7,7 +7,8 @@ the child), and both processes take the next figure from one shared counter unti
 writes the tables meanwhile and then joins in, so the split balances itself. The child inherits the figures
 (copy-on-write: nothing is pickled) and sends back only the PNG data URIs. With 1 CPU, elsewhere, with other
 threads, with ``ETFROT_REPORT_FORK=0``, or if the child fails, every figure is drawn here, one after another;
-the output is the same either way (checked in tests/test_report_render.py).
+the output is the same either way (checked in tests/test_report_render.py). A figure may also be given as a
+function that builds it (``functools.partial(charts.nav_chart, nav)``): then building it is shared out too.
 """
 
 from __future__ import annotations
@@ -32,15 +33,20 @@ def can_fork(n_figures: int) -> bool:
             and hasattr(os, "fork") and threading.active_count() == 1 and _cpus() >= 2)
 
 
+def draw(fig) -> str:
+    """:func:`etfrot.report.html.figure_png` of ``fig``, or of ``fig()`` where it is a function that builds one."""
+    from etfrot.report.html import figure_png
+
+    return figure_png(fig() if callable(fig) else fig)
+
+
 class FigureJobs:
     """``FigureJobs(figs)`` starts the helper (if any); ``.results()`` → the data URIs, in the order of ``figs``
     (strings in ``figs`` are passed through). Call ``.close()`` (or use ``with``) to stop an unfinished helper."""
 
     def __init__(self, figs: list, render=None):
-        from etfrot.report.html import figure_png
-
         self._figs = list(figs)
-        self._render = render or figure_png
+        self._render = render or draw
         self._todo = [i for i, f in enumerate(self._figs) if not isinstance(f, str)]
         self._out: list = [f if isinstance(f, str) else None for f in self._figs]
         self._child = None
