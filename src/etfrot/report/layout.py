@@ -18,6 +18,7 @@ Pad: 3 pt, constrained layout's default.
 
 from __future__ import annotations
 
+import numpy as np
 from matplotlib.layout_engine import LayoutEngine
 from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -26,14 +27,24 @@ PAD_PT = 3.0
 GUESS_IN = (0.75, 0.25, 0.45, 0.35)
 
 
+def _in_view(axis, locs) -> np.ndarray:
+    """The ``locs`` inside the axis' view interval (the only ones matplotlib draws; a locator returns one more
+    step on each side, and each of those would still get its tick objects made)."""
+    locs = np.asarray(locs, dtype=float)
+    lo, hi = sorted(axis.get_view_interval())
+    tol = 1e-10 * max(abs(hi - lo), 1e-300)
+    return locs[(locs >= lo - tol) & (locs <= hi + tol)]
+
+
 def freeze_ticks(fig) -> None:
-    """Every axis of ``fig`` keeps the ticks it has now (``FixedLocator``; labels are still made by its formatter)."""
+    """Every axis of ``fig`` keeps the ticks it has now, those in view (``FixedLocator``; labels are still made
+    by its formatter)."""
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             if not isinstance(axis.get_major_locator(), FixedLocator):
-                axis.set_major_locator(FixedLocator(axis.get_majorticklocs()))
+                axis.set_major_locator(FixedLocator(_in_view(axis, axis.get_majorticklocs())))
             if not isinstance(axis.get_minor_locator(), (FixedLocator, NullLocator)):
-                axis.set_minor_locator(FixedLocator(axis.get_minorticklocs()))
+                axis.set_minor_locator(FixedLocator(_in_view(axis, axis.get_minorticklocs())))
 
 
 class FitLayout(LayoutEngine):
