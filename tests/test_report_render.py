@@ -3,6 +3,7 @@ order, whether the helper is used, switched off, or fails."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -40,6 +41,7 @@ def test_helper_and_parent_share_the_work_in_order():
     assert [v for v, _ in out] == [x * x for x in range(12)]
     pids = {p for _, p in out}
     assert PARENT in pids and len(pids) == 2
+    assert gc.get_freeze_count() == 0  # the objects frozen while the helper ran are back with the collector
 
 
 @fork_here

@@ -13,6 +13,7 @@ function that builds it (``functools.partial(charts.nav_chart, nav)``): then bui
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -50,6 +51,7 @@ class FigureJobs:
         self._todo = [i for i, f in enumerate(self._figs) if not isinstance(f, str)]
         self._out: list = [f if isinstance(f, str) else None for f in self._figs]
         self._child = None
+        self._froze = False
         self._local = 0
         if can_fork(len(self._todo)):
             import multiprocessing as mp
@@ -59,7 +61,16 @@ class FigureJobs:
             self._lock = ctx.Lock()
             self._recv, send = ctx.Pipe(duplex=False)
             self._child = ctx.Process(target=self._child_main, args=(send,), daemon=True)
-            self._child.start()
+            # while the helper lives, the objects made so far are out of the collector's reach: a full collection in
+            # either process would write to every one of them and so copy all their pages (copy-on-write)
+            self._froze = gc.get_freeze_count() == 0  # someone else's freeze is left as it is
+            if self._froze:
+                gc.freeze()
+            try:
+                self._child.start()
+            except BaseException:
+                self._unfreeze()
+                raise
             send.close()
 
     def _take(self) -> int | None:
@@ -92,6 +103,7 @@ class FigureJobs:
                 done = {}
             self._child.join()
             self._child = None
+            self._unfreeze()
             for i, uri in done.items():
                 self._out[i] = uri
         for i, uri in enumerate(self._out):
@@ -100,10 +112,17 @@ class FigureJobs:
         return self._out
 
     def close(self) -> None:
-        if self._child is not None and self._child.is_alive():
-            self._child.terminate()
+        if self._child is not None:
+            if self._child.is_alive():
+                self._child.terminate()
             self._child.join()
-        self._child = None
+            self._child = None
+            self._unfreeze()
+
+    def _unfreeze(self) -> None:
+        if self._froze:
+            gc.unfreeze()
+            self._froze = False
 
     def __enter__(self):
         return self
