@@ -6,8 +6,8 @@ momentum ETF backtest (runner, equal-weight benchmark) under ``--dir`` once.
 times after one warm-up build (imports, font cache; the exposure cache is emptied before each build),
 printing one JSON line: the warm build times (wall)
 and their median, the process CPU time of each build (``time.process_time``: this process's threads) and
-its median, the CPU time of finished child processes per build (``RUSAGE_CHILDREN``; worker processes
-still alive at the end of a build are not counted there), the load averages at the end, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
+its median, the CPU time of child processes per build (finished ones: ``RUSAGE_CHILDREN``; running ones,
+such as the report's figure helper: /proc), the load averages at the end, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
 another checkout's ``src`` to time that version of the code on the same run (before / after).
 """
 
@@ -46,9 +46,19 @@ def setup(d: Path) -> None:
 
 
 def _children_cpu() -> float:
-    """CPU seconds (user + system) of this process's finished child processes (a worker pool's, if any)."""
+    """CPU seconds (user + system) of this process's child processes: the finished ones (``RUSAGE_CHILDREN``)
+    and, on Linux, the ones still running (a helper process that stays up between builds), from /proc."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+    total = r.ru_utime + r.ru_stime
+    me, tick = os.getpid(), os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:  # fields after the name: state, ppid, …, utime (12th), stime (13th)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def time_build(d: Path, reps: int) -> dict:

@@ -1,12 +1,12 @@
-"""A report's figures drawn by this process and a forked helper (etfrot.report.render): the same output, in
-order, whether the helper is used, switched off, or fails."""
+"""A report's figures drawn by this process and the helper process (etfrot.report.render): the same output, in
+order, whether the helper is used, switched off, or fails; the helper stays up for the next report."""
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -19,43 +19,70 @@ from etfrot.report.html import figure_png
 PARENT = os.getpid()
 
 
-def _tagged(x):
-    """x's square and the process that computed it (slow enough that both processes take some)."""
+def _square(x):
+    return x * x
+
+
+def _tagged(builder):
+    """The builder's value and the process that computed it (slow enough that both processes take some)."""
     time.sleep(0.05)
-    return (x * x, os.getpid())
+    return (builder(), os.getpid())
 
 
-def _fails_in_child(x):
+def _fails_in_helper(builder):
     if os.getpid() != PARENT:
         raise RuntimeError("helper failure")
-    return (x * x, os.getpid())
+    return (builder(), os.getpid())
 
 
-fork_here = pytest.mark.skipif(not rd.can_fork(2), reason="no forked helper here (not Linux, 1 CPU, or threads)")
+def _builders(n):
+    return [partial(_square, x) for x in range(n)]
+
+
+fork_here = pytest.mark.skipif(not rd.can_fork(2), reason="no helper process here (not Linux, 1 CPU, or threads)")
 
 
 @fork_here
-def test_helper_and_parent_share_the_work_in_order():
-    with rd.FigureJobs(list(range(12)), render=_tagged) as jobs:
+def test_helper_and_parent_share_the_work_in_order_and_the_helper_stays():
+    with rd.FigureJobs(_builders(12), render=_tagged) as jobs:
         out = jobs.results()
     assert [v for v, _ in out] == [x * x for x in range(12)]
     pids = {p for _, p in out}
     assert PARENT in pids and len(pids) == 2
-    assert gc.get_freeze_count() == 0  # the objects frozen while the helper ran are back with the collector
+    helper = (pids - {PARENT}).pop()
+    with rd.FigureJobs(_builders(12), render=_tagged) as jobs:
+        again = jobs.results()
+    assert {p for _, p in again} <= {PARENT, helper}  # the same helper, not a new one
 
 
 @fork_here
 def test_a_failing_helper_leaves_nothing_undrawn():
-    with rd.FigureJobs(list(range(6)), render=_fails_in_child) as jobs:
+    with rd.FigureJobs(_builders(6), render=_fails_in_helper) as jobs:
         out = jobs.results()
     assert out == [(x * x, PARENT) for x in range(6)]
 
 
-def test_switched_off_or_with_threads_everything_is_drawn_here(monkeypatch):
+@fork_here
+def test_a_killed_helper_is_replaced_and_nothing_is_lost():
+    rd.FigureJobs(_builders(4), render=_tagged).results()  # the helper is up
+    rd._HELPER.proc.kill()
+    rd._HELPER.proc.join()
+    out = rd.FigureJobs(_builders(6), render=_tagged).results()
+    assert [v for v, _ in out] == [x * x for x in range(6)]
+    assert rd._HELPER.proc is None or rd._HELPER.alive()
+
+
+def test_switched_off_unpicklable_or_figures_are_drawn_here(monkeypatch):
     monkeypatch.setenv(rd.ENV, "0")
     assert not rd.can_fork(10)
-    assert rd.FigureJobs([1, 2, 3], render=_tagged).results() == [(1, PARENT), (4, PARENT), (9, PARENT)]
+    assert rd.FigureJobs(_builders(3), render=_tagged).results() == [(0, PARENT), (1, PARENT), (4, PARENT)]
     monkeypatch.delenv(rd.ENV)
+    local = [lambda: 7, lambda: 8]  # lambdas cannot be pickled
+    assert rd.FigureJobs(local, render=_tagged).results() == [(7, PARENT), (8, PARENT)]
+
+
+def test_no_helper_is_forked_while_another_thread_runs():
+    rd._HELPER.stop()
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()
@@ -67,16 +94,15 @@ def test_switched_off_or_with_threads_everything_is_drawn_here(monkeypatch):
 
 
 def test_strings_pass_through():
-    assert rd.FigureJobs(["data:a", 3, "data:b"], render=lambda x: f"drawn {x}").results() == ["data:a", "drawn 3", "data:b"]
+    assert rd.FigureJobs(["data:a", partial(_square, 3), "data:b"], render=lambda b: f"drawn {b()}").results() == [
+        "data:a", "drawn 9", "data:b"]
 
 
 def test_figures_come_back_byte_for_byte_as_drawn_alone(monkeypatch):
     idx = pd.bdate_range("2020-01-01", periods=200)
-
-    def figs():
-        return [charts.nav_chart(pd.Series(np.linspace(1, 1 + k / 10, 200), index=idx), synthetic=True) for k in range(4)]
-
-    alone = [figure_png(f) for f in figs()]
-    assert rd.FigureJobs(figs()).results() == alone
+    navs = [pd.Series(np.linspace(1, 1 + k / 10, 200), index=idx) for k in range(4)]
+    alone = [figure_png(charts.nav_chart(s, synthetic=True)) for s in navs]
+    assert rd.FigureJobs([partial(charts.nav_chart, s, synthetic=True) for s in navs]).results() == alone
+    assert rd.FigureJobs([charts.nav_chart(s, synthetic=True) for s in navs]).results() == alone  # Figure objects
     monkeypatch.setenv(rd.ENV, "0")
-    assert rd.FigureJobs(figs()).results() == alone
+    assert rd.FigureJobs([partial(charts.nav_chart, s, synthetic=True) for s in navs]).results() == alone

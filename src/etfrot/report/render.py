@@ -1,20 +1,26 @@
-"""A report's figures to PNG, shared with one forked helper process where that can run them at the same time.
+"""A report's figures to PNG, shared with one helper process that draws at the same time.
 
 matplotlib draws in Python while holding the GIL (measured: two threads drawing the report's charts take as
-long as one), so the figures are split between processes instead: :class:`FigureJobs` forks one child
-(Linux, at least 2 CPUs available, no other Python thread running — forking a threaded process can deadlock
-the child), and both processes take the next figure from one shared counter until none is left. The parent
-writes the tables meanwhile and then joins in, so the split balances itself. The child inherits the figures
-(copy-on-write: nothing is pickled) and sends back only the PNG data URIs. With 1 CPU, elsewhere, with other
-threads, with ``ETFROT_REPORT_FORK=0``, or if the child fails, every figure is drawn here, one after another;
-the output is the same either way (checked in tests/test_report_render.py). A figure may also be given as a
-function that builds it (``functools.partial(charts.nav_chart, nav)``): then building it is shared out too.
+long as one), so the figures are split between processes instead. The helper is forked once, the first time a
+report with at least two figures is written (Linux, at least 2 CPUs available, no other Python thread running —
+forking a threaded process can deadlock the child), and then waits for work, so later reports in the same
+process (``etfrot demo``, a sweep) find it ready. For each report, :class:`FigureJobs` sends it the figure
+*builders* — functions that make a figure from its data (``functools.partial(charts.nav_chart, nav)``), a few
+hundred kB pickled — and both processes take the next figure from one shared counter until none is left. The
+parent writes the tables meanwhile and then joins in, so the split balances itself; the helper sends back only
+the PNG data URIs. A forked helper instead of one per report: a fork per report made both processes copy the
+memory pages they touched while the child lived (+28 % CPU measured).
+
+Figures given as ``Figure`` objects, builders that cannot be pickled, and — with 1 CPU, elsewhere, with other
+threads, with ``ETFROT_REPORT_FORK=0``, or when the helper fails — every figure are drawn here, one after
+another; the output is the same either way (tests/test_report_render.py). The helper has matplotlib's settings
+as they were when it was forked (the report's charts set their style per figure, not through rcParams).
 """
 
 from __future__ import annotations
 
-import gc
 import os
+import pickle
 import sys
 import threading
 
@@ -29,9 +35,11 @@ def _cpus() -> int:
 
 
 def can_fork(n_figures: int) -> bool:
-    """Whether a helper process is used for ``n_figures`` figures (see the module doc)."""
-    return (n_figures >= 2 and os.environ.get(ENV, "1") != "0" and sys.platform.startswith("linux")
-            and hasattr(os, "fork") and threading.active_count() == 1 and _cpus() >= 2)
+    """Whether the helper process is used for ``n_figures`` figures (see the module doc); with the helper already
+    running, other threads do not matter (it is not forked again)."""
+    if n_figures < 2 or os.environ.get(ENV, "1") == "0" or not sys.platform.startswith("linux") or _cpus() < 2:
+        return False
+    return _HELPER.alive() or (hasattr(os, "fork") and threading.active_count() == 1)
 
 
 def draw(fig) -> str:
@@ -41,88 +49,127 @@ def draw(fig) -> str:
     return figure_png(fig() if callable(fig) else fig)
 
 
+def _take(counter, lock, n: int) -> int | None:
+    with lock:
+        k = counter.value
+        counter.value = k + 1
+    return k if k < n else None
+
+
+def _helper_main(conn, counter, lock) -> None:
+    """The helper's loop: receive (render function, builders) pickled, render the builders it takes from the
+    counter, send back {position: data URI} (one that fails is left out: the parent draws it and sees the error)."""
+    while True:
+        try:
+            job = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        done = {}
+        try:
+            render, builders = pickle.loads(job)
+            while (k := _take(counter, lock, len(builders))) is not None:
+                try:
+                    done[k] = render(builders[k])
+                except Exception:  # noqa: BLE001, S112 — left out: the parent draws it again and raises there
+                    continue
+        finally:
+            conn.send(done)
+
+
+class _Helper:
+    """The one helper process of this process (forked on first use; a fork of this process gets its own)."""
+
+    def __init__(self):
+        self.proc = None
+        self.owner = None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.owner == os.getpid() and self.proc.is_alive()
+
+    def start(self) -> bool:
+        if self.alive():
+            return True
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.counter, self.lock = ctx.RawValue("i", 0), ctx.Lock()
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_helper_main, args=(child, self.counter, self.lock), daemon=True,
+                                name="etfrot-report-figures")
+        self.owner = os.getpid()
+        try:
+            self.proc.start()
+        except OSError:
+            self.proc = None
+            return False
+        child.close()
+        return True
+
+    def stop(self) -> None:
+        if self.proc is not None and self.owner == os.getpid():
+            self.proc.terminate()
+            self.proc.join()
+        self.proc = None
+
+
+_HELPER = _Helper()
+
+
 class FigureJobs:
-    """``FigureJobs(figs)`` starts the helper (if any); ``.results()`` → the data URIs, in the order of ``figs``
-    (strings in ``figs`` are passed through). Call ``.close()`` (or use ``with``) to stop an unfinished helper."""
+    """``FigureJobs(figs)`` hands the helper its share (if it is used); ``.results()`` → the data URIs, in the
+    order of ``figs`` (strings in ``figs`` are passed through). Use it with ``with`` so that an unfinished job
+    is collected (or the helper stopped) on the way out."""
 
     def __init__(self, figs: list, render=None):
         self._figs = list(figs)
         self._render = render or draw
-        self._todo = [i for i, f in enumerate(self._figs) if not isinstance(f, str)]
         self._out: list = [f if isinstance(f, str) else None for f in self._figs]
-        self._child = None
-        self._froze = False
-        self._local = 0
-        if can_fork(len(self._todo)):
-            import multiprocessing as mp
-
-            ctx = mp.get_context("fork")
-            self._next = ctx.RawValue("i", 0)
-            self._lock = ctx.Lock()
-            self._recv, send = ctx.Pipe(duplex=False)
-            self._child = ctx.Process(target=self._child_main, args=(send,), daemon=True)
-            # while the helper lives, the objects made so far are out of the collector's reach: a full collection in
-            # either process would write to every one of them and so copy all their pages (copy-on-write)
-            self._froze = gc.get_freeze_count() == 0  # someone else's freeze is left as it is
-            if self._froze:
-                gc.freeze()
+        todo = [i for i, f in enumerate(self._figs) if not isinstance(f, str)]
+        self._shared, self._local, self._pending = [], todo, False
+        builders = [i for i in todo if callable(self._figs[i])]
+        if can_fork(len(builders)):
             try:
-                self._child.start()
-            except BaseException:
-                self._unfreeze()
-                raise
-            send.close()
+                job = pickle.dumps((self._render, [self._figs[i] for i in builders]), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 — a builder that cannot be pickled (any error): all drawn here
+                job = None
+            if job is not None and _HELPER.start():
+                _HELPER.counter.value = 0
+                _HELPER.conn.send_bytes(job)
+                self._shared, self._pending = builders, True
+                shared = set(builders)
+                self._local = [i for i in todo if i not in shared]
 
-    def _take(self) -> int | None:
-        """The next figure to draw (its position in ``figs``), or None when all are taken."""
-        if self._child is None:
-            k, self._local = self._local, self._local + 1
-        else:
-            with self._lock:
-                k = self._next.value
-                self._next.value = k + 1
-        return self._todo[k] if k < len(self._todo) else None
-
-    def _child_main(self, send) -> None:
-        done = {}
-        try:
-            while (i := self._take()) is not None:
-                done[i] = self._render(self._figs[i])
-        finally:  # what was drawn goes back even if a figure failed; the parent draws the rest
-            send.send(done)
-            send.close()
+    def _next_shared(self) -> int | None:
+        k = _take(_HELPER.counter, _HELPER.lock, len(self._shared))
+        return None if k is None else self._shared[k]
 
     def results(self) -> list[str]:
-        """Draw the figures not yet taken, collect the helper's, and draw here any the helper did not deliver."""
-        while (i := self._take()) is not None:
+        """Draw this process's share, collect the helper's, and draw here any the helper did not deliver."""
+        if self._pending:
+            while (i := self._next_shared()) is not None:
+                self._out[i] = self._render(self._figs[i])
+            self._collect()
+        for i in self._local:
             self._out[i] = self._render(self._figs[i])
-        if self._child is not None:
-            try:
-                done = self._recv.recv()
-            except (EOFError, OSError):  # the helper died: its figures are drawn below
-                done = {}
-            self._child.join()
-            self._child = None
-            self._unfreeze()
-            for i, uri in done.items():
-                self._out[i] = uri
         for i, uri in enumerate(self._out):
             if uri is None:
                 self._out[i] = self._render(self._figs[i])
         return self._out
 
-    def close(self) -> None:
-        if self._child is not None:
-            if self._child.is_alive():
-                self._child.terminate()
-            self._child.join()
-            self._child = None
-            self._unfreeze()
+    def _collect(self) -> None:
+        self._pending = False
+        try:
+            done = _HELPER.conn.recv()
+        except (EOFError, OSError):  # the helper died: its figures are drawn here; a new one next time
+            _HELPER.stop()
+            return
+        for k, uri in done.items():
+            self._out[self._shared[k]] = uri
 
-    def _unfreeze(self) -> None:
-        if self._froze:
-            gc.unfreeze()
-            self._froze = False
+    def close(self) -> None:
+        if self._pending:  # left early (an error): stop the others from starting, wait for the helper's answer
+            _HELPER.counter.value = len(self._shared)
+            self._collect()
 
     def __enter__(self):
         return self
