@@ -12,8 +12,8 @@ the PNG data URIs. A forked helper instead of one per report: a fork per report 
 memory pages they touched while the child lived (+28 % CPU measured).
 
 Figures given as ``Figure`` objects, builders that cannot be pickled, and — with 1 CPU, elsewhere, with other
-threads, with ``ETFROT_REPORT_FORK=0``, or when the helper fails — every figure are drawn here, one after
-another; the output is the same either way (tests/test_report_render.py). The helper has matplotlib's settings
+threads, on a machine whose load leaves no CPU free, with ``ETFROT_REPORT_FORK=0``, or when the helper fails —
+every figure are drawn here, one after another; the output is the same either way (tests/test_report_render.py). The helper has matplotlib's settings
 as they were when it was forked (the report's charts set their style per figure, not through rcParams).
 """
 
@@ -34,10 +34,24 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _spare_cpu(cpus: int) -> bool:
+    """Whether the last minute's load leaves a CPU for the helper besides this process (load average < CPUs − ½)."""
+    try:
+        return os.getloadavg()[0] < cpus - 0.5
+    except OSError:
+        return True
+
+
 def can_fork(n_figures: int) -> bool:
-    """Whether the helper process is used for ``n_figures`` figures (see the module doc); with the helper already
+    """Whether the helper process is used for ``n_figures`` figures (see the module doc). ``ETFROT_REPORT_FORK``:
+    ``0`` never, ``1`` whatever the load, unset: only while the load average leaves a CPU free (on a busy machine
+    the helper only competes with the other jobs: measured slower than drawing here). With the helper already
     running, other threads do not matter (it is not forked again)."""
-    if n_figures < 2 or os.environ.get(ENV, "1") == "0" or not sys.platform.startswith("linux") or _cpus() < 2:
+    mode = os.environ.get(ENV, "auto")
+    cpus = _cpus()
+    if n_figures < 2 or mode == "0" or not sys.platform.startswith("linux") or cpus < 2:
+        return False
+    if mode != "1" and not _spare_cpu(cpus):
         return False
     return _HELPER.alive() or (hasattr(os, "fork") and threading.active_count() == 1)
 
