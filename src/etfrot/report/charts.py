@@ -76,26 +76,7 @@ def finish(fig: Figure, ax, title: str, synthetic: bool) -> Figure:
     if synthetic:
         watermark(fig)
     _set_fonts(fig)
-    _pin_title(ax)
     return fig
-
-
-def _pin_title(ax) -> None:
-    """Fix the title at the top edge of ``ax`` (y = 1 + the usual pad) where nothing can sit above the axes:
-    no top x tick labels or x label, and no y offset text (``1e6``) on it or its twins. matplotlib would
-    otherwise check for that at every layout and draw pass (each time computing the ticks of all the
-    axes), and with nothing above it leaves the title at exactly this place."""
-    for a in ax._twinned_axes.get_siblings(ax):
-        if a.xaxis.get_ticks_position() in ("top", "unknown") or a.xaxis.get_label_position() == "top":
-            return
-        fmt = a.yaxis.get_major_formatter()
-        if hasattr(fmt, "get_offset"):
-            fmt.set_locs(a.yaxis.get_majorticklocs())
-            if fmt.get_offset():
-                return
-    for t in (ax.title, ax._left_title, ax._right_title):
-        t.set_y(1.0)
-    ax._autotitlepos = False
 
 
 def watermark(fig: Figure, text: str = WATERMARK) -> None:

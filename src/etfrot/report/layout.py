@@ -13,7 +13,9 @@ the grid's margins and gaps so that everything drawn outside the axes fits in th
 With the ticks fixed the overhangs are the same after the resize (titles, labels and legends outside the axes
 are placed relative to the axes' edges), so one pass is exact. Colour bars made with ``fig.colorbar(ax=…)``
 take their space from the parent's grid cell (``colorbar_gridspec``), as without a layout engine.
-Pad: 3 pt, constrained layout's default.
+Pad: 3 pt, constrained layout's default. Before measuring, titles and empty axis labels are pinned where
+matplotlib would put them (:func:`pin_title`, :func:`pin_empty_labels`), so that it does not place them again
+(measuring the ticks each time) in the measurement and in the draw.
 """
 
 from __future__ import annotations
@@ -47,6 +49,33 @@ def freeze_ticks(fig) -> None:
                 axis.set_minor_locator(FixedLocator(_in_view(axis, axis.get_minorticklocs())))
 
 
+def pin_title(ax) -> None:
+    """Fix the title at the top edge of ``ax`` (y = 1 + the usual pad) where nothing can sit above the axes:
+    no top x tick labels or x label, and no y offset text (``1e6``) on it or its twins. matplotlib would
+    otherwise check for that at every layout and draw pass (each time computing the ticks of all the
+    axes), and with nothing above it leaves the title at exactly this place."""
+    for a in ax._twinned_axes.get_siblings(ax):
+        if a.xaxis.get_ticks_position() in ("top", "unknown") or a.xaxis.get_label_position() == "top":
+            return
+        fmt = a.yaxis.get_major_formatter()
+        if hasattr(fmt, "get_offset"):
+            fmt.set_locs(a.yaxis.get_majorticklocs())
+            if fmt.get_offset():
+                return
+    for t in (ax.title, ax._left_title, ax._right_title):
+        t.set_y(1.0)
+    ax._autotitlepos = False
+
+
+def pin_empty_labels(fig) -> None:
+    """An axis label without text is fixed at the middle of its axes: matplotlib would otherwise place it past
+    the tick labels at every pass (measuring the tick labels of the axis again), to draw nothing."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.label.get_text():
+                axis.set_label_coords(0.5, 0.5)
+
+
 class FitLayout(LayoutEngine):
     """Layout engine: grid margins and gaps from one measurement of the axes' tight boxes (module doc)."""
 
@@ -71,6 +100,9 @@ class FitLayout(LayoutEngine):
                                 top=1 - gt * dpi / h_px)
             fig._fit_guessed = True
         freeze_ticks(fig)
+        for ax in axes:
+            pin_title(ax)
+        pin_empty_labels(fig)
         renderer = fig._get_renderer()
         # overhang (px) beyond the axes' edges, per grid row (top, bottom) and column (left, right)
         top, bottom, left, right = [0.0] * nrows, [0.0] * nrows, [0.0] * ncols, [0.0] * ncols
