@@ -79,10 +79,14 @@ def test_a_killed_helper_is_replaced_and_nothing_is_lost():
 
 
 def test_switched_off_busy_or_unpicklable_is_drawn_here(monkeypatch):
-    monkeypatch.setenv(rd.ENV, "0")
-    assert not rd.can_fork(10)
-    assert rd.FigureJobs(_builders(3), render=_tagged).results() == [(0, PARENT), (1, PARENT), (4, PARENT)]
-    monkeypatch.delenv(rd.ENV)
+    for off in ("0", None):  # None: unset, the default
+        if off is None:
+            monkeypatch.delenv(rd.ENV)
+        else:
+            monkeypatch.setenv(rd.ENV, off)
+        assert not rd.can_fork(10)
+        assert rd.FigureJobs(_builders(3), render=_tagged).results() == [(0, PARENT), (1, PARENT), (4, PARENT)]
+    monkeypatch.setenv(rd.ENV, "auto")
     monkeypatch.setattr(rd.os, "getloadavg", lambda: (rd._cpus() - 0.4, 0.0, 0.0))  # no CPU left over
     assert not rd.can_fork(10)
     monkeypatch.setattr(rd.os, "getloadavg", lambda: (0.1, 0.0, 0.0))

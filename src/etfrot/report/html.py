@@ -138,7 +138,7 @@ def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rendered = []
-    # the figures are drawn while the tables are written (a forked helper, see etfrot.report.render)
+    # figures: built and drawn after the tables, here or (opt-in) partly in a helper process: etfrot.report.render
     with FigureJobs([f for s in sections for f in s.figures]) as jobs:
         for n, s in enumerate(sections):
             tables = []

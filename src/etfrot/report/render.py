@@ -1,4 +1,8 @@
-"""A report's figures to PNG, shared with one helper process that draws at the same time.
+"""A report's figures to PNG, optionally shared with one helper process that draws at the same time.
+
+Off unless ``ETFROT_REPORT_FORK`` is ``1`` or ``auto`` (:func:`can_fork`): measured on this project's shared
+2-core machine, the helper made a build slower in wall time as well as in CPU time (the other core was busy with
+other jobs); it is for an otherwise idle machine with cores to spare, where it has not been measured yet.
 
 matplotlib draws in Python while holding the GIL (measured: two threads drawing the report's charts take as
 long as one), so the figures are split between processes instead. The helper is forked once, the first time a
@@ -12,7 +16,7 @@ the PNG data URIs. A forked helper instead of one per report: a fork per report 
 memory pages they touched while the child lived (+28 % CPU measured).
 
 Figures given as ``Figure`` objects, builders that cannot be pickled, and — with 1 CPU, elsewhere, with other
-threads, on a machine whose load leaves no CPU free, with ``ETFROT_REPORT_FORK=0``, or when the helper fails —
+threads, on a machine whose load leaves no CPU free (``auto``), when switched off, or when the helper fails —
 every figure are drawn here, one after another; the output is the same either way (tests/test_report_render.py). The helper has matplotlib's settings
 as they were when it was forked (the report's charts set their style per figure, not through rcParams).
 """
@@ -44,14 +48,14 @@ def _spare_cpu(cpus: int) -> bool:
 
 def can_fork(n_figures: int) -> bool:
     """Whether the helper process is used for ``n_figures`` figures (see the module doc). ``ETFROT_REPORT_FORK``:
-    ``0`` never, ``1`` whatever the load, unset: only while the load average leaves a CPU free (on a busy machine
-    the helper only competes with the other jobs: measured slower than drawing here). With the helper already
-    running, other threads do not matter (it is not forked again)."""
-    mode = os.environ.get(ENV, "auto")
+    unset or ``0``: never (the default: on the shared 2-core machine it was measured slower than drawing here,
+    see benchmarks/results/report.md); ``auto``: while the load average leaves a CPU free; ``1``: always. With
+    the helper already running, other threads do not matter (it is not forked again)."""
+    mode = os.environ.get(ENV, "0")
     cpus = _cpus()
-    if n_figures < 2 or mode == "0" or not sys.platform.startswith("linux") or cpus < 2:
+    if n_figures < 2 or mode not in ("1", "auto") or not sys.platform.startswith("linux") or cpus < 2:
         return False
-    if mode != "1" and not _spare_cpu(cpus):
+    if mode == "auto" and not _spare_cpu(cpus):
         return False
     return _HELPER.alive() or (hasattr(os, "fork") and threading.active_count() == 1)
 
