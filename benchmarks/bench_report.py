@@ -4,9 +4,12 @@
 momentum ETF backtest (runner, equal-weight benchmark) under ``--dir`` once.
 ``python benchmarks/bench_report.py time`` loads the saved result and builds its report ``--reps``
 times after one warm-up build (imports, font cache; the exposure cache is emptied before each build),
-printing one JSON line: the warm build times,
-their median, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
-another checkout's ``src`` to time that version of the code on the same run (before / after).
+printing one JSON line: the warm build times (wall)
+and their median, the process CPU time of each build (``time.process_time``: this process's threads) and
+its median, the CPU time of child processes per build (finished ones: ``RUSAGE_CHILDREN``; running ones,
+such as the report's figure helper: /proc), the load averages at the end, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
+another checkout's ``src`` to time that version of the code on the same run (before / after), and with
+``ETFROT_REPORT_FORK=1`` to time the figures shared with a helper process (``etfrot.report.render``, off by default).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -41,6 +46,22 @@ def setup(d: Path) -> None:
     print(f"setup done: {d / 'run'}")
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's child processes: the finished ones (``RUSAGE_CHILDREN``)
+    and, on Linux, the ones still running (a helper process that stays up between builds), from /proc."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = r.ru_utime + r.ru_stime
+    me, tick = os.getpid(), os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:  # fields after the name: state, ppid, …, utime (12th), stime (13th)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def time_build(d: Path, reps: int) -> dict:
     import etfrot
     from etfrot.backtest.engine import Result
@@ -55,23 +76,28 @@ def time_build(d: Path, reps: int) -> dict:
         from etfrot.report.tearsheet import _EXPOSURES as cache
     except ImportError:
         cache = None
-    times, html_size, all_size, n_img = [], 0, 0, 0
+    times, cpus, kids, html_size, all_size, n_img = [], [], [], 0, 0, 0
     for i in range(reps + 1):
         with tempfile.TemporaryDirectory() as out:
             if cache is not None:  # every build computes the industry exposure again (no reuse across builds)
                 cache.clear()
-            t = time.perf_counter()
+            t, c, k = time.perf_counter(), time.process_time(), _children_cpu()
             secs = backtest_sections(res, title="bench", synthetic=True, **kw)
             p = write_report(out, title="bench", synthetic=True, data_label="SYNTHETIC DATA", sections=secs)
-            dt = time.perf_counter() - t
+            dt, dc, dk = time.perf_counter() - t, time.process_time() - c, _children_cpu() - k
             if i:
                 times.append(dt)
+                cpus.append(dc)
+                kids.append(dk)
             html = p.read_text()
             html_size = p.stat().st_size
             all_size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
             n_img = html.count("<img ")
     return {"etfrot": str(Path(etfrot.__file__).parent), "runs": [round(x, 3) for x in times],
-            "median_s": round(statistics.median(times), 3), "html_bytes": html_size, "all_files_bytes": all_size,
+            "median_s": round(statistics.median(times), 3),
+            "cpu_s": [round(x, 3) for x in cpus], "cpu_median_s": round(statistics.median(cpus), 3),
+            "children_cpu_median_s": round(statistics.median(kids), 3), "loadavg": [round(x, 2) for x in os.getloadavg()],
+            "html_bytes": html_size, "all_files_bytes": all_size,
             "charts": n_img}
 
 

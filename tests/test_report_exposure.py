@@ -109,3 +109,19 @@ def test_comparison_report_has_the_exposure_of_every_strategy(etf_run, small_bun
         pd.testing.assert_frame_equal(s.files["industry exposure"], _section(secs, "industry exposure").files["industry exposure"])
     comp = comparison_sections({"a": res}, synthetic=True)
     assert len(comp[1].figures) == 1 and "No data bundle" in comp[1].text
+
+
+def test_industry_lookup_equals_the_bundle_panel(small_bundle):
+    """The exposure's per-pair industry lookup gives what ``Bundle.industry_panel`` says for the same (date,
+    stock), None included (a date before a stock's first classification, a code the bundle does not have)."""
+    cal = small_bundle.calendar
+    dates = pd.DatetimeIndex([cal[0], cal[len(cal) // 3], cal[len(cal) // 2], cal[-1]])
+    panel = small_bundle.industry_panel(dates)
+    rng = np.random.default_rng(0)
+    stocks = pd.Index([*rng.choice(panel.columns, 40, replace=False), "999999.XX"])
+    d, s = dates.repeat(len(stocks)), pd.Index(np.tile(stocks.to_numpy(dtype=object), len(dates)))
+    want = panel.reindex(columns=stocks).to_numpy(dtype=object).ravel()
+    want = np.where(pd.isna(want), None, want)
+    got = an.bundle_industry_lookup(small_bundle)(d, s)
+    assert list(got) == list(want)
+    assert any(v is None for v in got) and sum(v is not None for v in got) > 40

@@ -158,7 +158,8 @@ def index_industry_shares(index_weights: pd.DataFrame, industry: pd.DataFrame, p
     """Long (date, index, industry, share) for the (date, index) ``pairs``, point-in-time.
 
     ``index_weights``: the bundle table (date, index_code, stock_code, weight); ``industry``: date × stock
-    SW level-1 names as known on each date (``Bundle.industry_panel``). The snapshot used on t is the
+    SW level-1 names as known on each date (``Bundle.industry_panel``), or a function (dates, stocks) → the
+    names of those pairs (:func:`bundle_industry_lookup`: no date × stock panel). The snapshot used on t is the
     index's latest on or before t while in force (:func:`etfrot.data.pit.snapshot_expiry`); share =
     Σ weight of the constituents in the industry / Σ weight of all constituents (unknown ones included).
     """
@@ -178,13 +179,15 @@ def index_industry_shares(index_weights: pd.DataFrame, industry: pd.DataFrame, p
     q = q[q["snap"].notna() & (q["date"] <= q["index"].map(expiry)).to_numpy()]
     rows = q.merge(iw.rename(columns={"index_code": "index", "date": "snap"}).astype({"index": object}),
                    on=["index", "snap"])
-    # each row's industry straight from the panel (row = its date, column = its stock; absent → None)
-    i = industry.index.get_indexer(pd.DatetimeIndex(rows["date"]))
-    j = industry.columns.get_indexer(rows["stock_code"])
-    ok = (i >= 0) & (j >= 0)
-    lab = np.full(len(rows), None, dtype=object)
-    lab[ok] = industry.to_numpy(dtype=object)[i[ok], j[ok]]
-    rows["industry"] = lab
+    if callable(industry):  # looked up for these (date, stock) rows only
+        rows["industry"] = industry(pd.DatetimeIndex(rows["date"]), pd.Index(rows["stock_code"]))
+    else:  # each row's industry straight from the panel (row = its date, column = its stock; absent → None)
+        i = industry.index.get_indexer(pd.DatetimeIndex(rows["date"]))
+        j = industry.columns.get_indexer(rows["stock_code"])
+        ok = (i >= 0) & (j >= 0)
+        lab = np.full(len(rows), None, dtype=object)
+        lab[ok] = industry.to_numpy(dtype=object)[i[ok], j[ok]]
+        rows["industry"] = lab
     total = rows.groupby(["date", "index"])["weight"].transform("sum")
     rows["share"] = rows["weight"] / total
     out = rows.dropna(subset=["industry"]).groupby(["date", "index", "industry"], as_index=False)["share"].sum()
@@ -215,10 +218,33 @@ def industry_exposure_from_bundle(bundle, weights: pd.DataFrame, max_dates: int 
     pairs = pairs[pairs["w"] > 0]
     pairs["index"] = pairs["code"].map(code_index)
     pairs = pairs.dropna(subset=["index"])
-    iw = bundle.table("index_weights")
-    held_idx = pd.unique(pairs["index"])
-    stocks = pd.unique(iw.loc[iw["index_code"].isin(held_idx), "stock_code"])
-    ind = bundle.industry_panel(pd.DatetimeIndex(w.index))
-    ind = ind.reindex(columns=ind.columns.intersection(pd.Index(stocks)))
-    shares = index_industry_shares(iw, ind, pairs)
+    shares = index_industry_shares(bundle.table("index_weights"), bundle_industry_lookup(bundle), pairs)
     return industry_exposure(w, code_index, shares)
+
+
+def bundle_industry_lookup(bundle):
+    """A function (dates, stocks) → object array of each pair's SW level-1 industry as known on the date (None:
+    unknown), by the rule of ``Bundle.industry_panel``: the ``stock_industry`` row with the latest effective day
+    ≤ the date's day (ties: the last row in table order; :func:`etfrot.data.pit.asof_panel`), else the static
+    ``stock_info.industry_l1``. One ``merge_asof`` over the pairs asked for instead of a date × stock panel."""
+    if bundle.has("stock_industry"):
+        ev = bundle.table("stock_industry")[["code", "date", "industry_l1"]].dropna(subset=["code", "date"])
+        ev = ev.assign(day=ev["date"].dt.floor("D"), code=ev["code"].astype(object),
+                       industry_l1=ev["industry_l1"].astype(object)).drop(columns="date")
+        ev = ev.sort_values("day", kind="stable")
+
+        def lookup(dates: pd.DatetimeIndex, stocks: pd.Index) -> np.ndarray:
+            q = pd.DataFrame({"day": dates.floor("D"), "code": stocks.astype(object), "pos": np.arange(len(dates))})
+            m = pd.merge_asof(q.sort_values("day", kind="stable"), ev, on="day", by="code", direction="backward")
+            out = np.full(len(dates), None, dtype=object)
+            got = m["industry_l1"].notna().to_numpy()
+            out[m["pos"].to_numpy()[got]] = m["industry_l1"].to_numpy(dtype=object)[got]
+            return out
+        return lookup
+    info = bundle.table("stock_info")
+    static = pd.Series(info["industry_l1"].astype(object).to_numpy(), index=pd.Index(info["code"].astype(object)))
+
+    def lookup_static(dates: pd.DatetimeIndex, stocks: pd.Index) -> np.ndarray:
+        got = static.reindex(stocks.astype(object))
+        return np.where(got.notna().to_numpy(), got.to_numpy(dtype=object), None)
+    return lookup_static

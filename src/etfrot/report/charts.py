@@ -55,8 +55,11 @@ def _set_fonts(fig: Figure) -> None:
 
 
 def new_figure(width: float = 9.0, height: float = 3.6, nrows: int = 1, ncols: int = 1, **kw):
-    """A ``Figure`` and its axes (one or an array), with the report's style."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    """A ``Figure`` and its axes (one or an array), with the report's style; margins by
+    :class:`etfrot.report.layout.FitLayout` at draw time."""
+    from etfrot.report.layout import FitLayout
+
+    fig = Figure(figsize=(width, height), layout=FitLayout())
     axes = fig.subplots(nrows, ncols, **kw)
     for ax in np.atleast_1d(axes).ravel():
         ax.grid(True, color="#e6e6e6", linewidth=0.8)

@@ -32,7 +32,8 @@ _ENV = jinja2.Environment(
 
 @dataclass
 class Section:
-    """A titled part of a report: free text, named tables and figures (matplotlib or PNG bytes)."""
+    """A titled part of a report: free text, named tables and figures (matplotlib figures, functions that build
+    one — built when the report is written, see :mod:`etfrot.report.render` — or PNG data URIs)."""
 
     title: str
     text: str = ""
@@ -77,7 +78,7 @@ def _canvas(fig):
 def figure_png(fig, dpi: int = 90) -> str:
     """A matplotlib figure as a base64 PNG data URI (closes the figure).
 
-    A figure with a layout engine (the report's charts: constrained layout) is drawn once on an Agg canvas
+    A figure with a layout engine (the report's charts: :class:`etfrot.report.layout.FitLayout`) is drawn once on an Agg canvas
     (the layout runs inside that draw; ``savefig`` would add a second, layout-only pass; the renderer is
     shared, see :func:`_canvas`) and stored as a 256-colour palette PNG (Pillow's fast octree quantiser:
     about a third of the bytes of an RGBA PNG, and quicker to encode; charts hold few colours, so nothing
@@ -132,22 +133,28 @@ def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label
     Files are written to temporary names and renamed into place, so an interrupted run leaves no
     half-written report.
     """
+    from etfrot.report.render import FigureJobs
+
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rendered = []
-    for n, s in enumerate(sections):
-        tables = []
-        for name, df in s.tables.items():
-            stem = _write_table(out, f"{s.title}_{name}", df)
-            tables.append({"name": name, "html": _fmt_table(df, s.max_rows), "csv": f"tables/{stem}.csv",
-                           "json": f"tables/{stem}.json"})
-        links = dict(s.links)
-        for name, df in s.files.items():
-            stem = _write_table(out, f"{s.title}_{name}", df)
-            links[f"{name} (CSV, {len(df):,} rows)"] = f"tables/{stem}.csv"
-        imgs = [f if isinstance(f, str) else figure_png(f) for f in s.figures]
-        rendered.append({"title": s.title, "anchor": f"s{n}-{_slug(s.title)}", "text": s.text, "tables": tables,
-                         "figures": imgs, "links": links})
+    # figures: built and drawn after the tables, here or (opt-in) partly in a helper process: etfrot.report.render
+    with FigureJobs([f for s in sections for f in s.figures]) as jobs:
+        for n, s in enumerate(sections):
+            tables = []
+            for name, df in s.tables.items():
+                stem = _write_table(out, f"{s.title}_{name}", df)
+                tables.append({"name": name, "html": _fmt_table(df, s.max_rows), "csv": f"tables/{stem}.csv",
+                               "json": f"tables/{stem}.json"})
+            links = dict(s.links)
+            for name, df in s.files.items():
+                stem = _write_table(out, f"{s.title}_{name}", df)
+                links[f"{name} (CSV, {len(df):,} rows)"] = f"tables/{stem}.csv"
+            rendered.append({"title": s.title, "anchor": f"s{n}-{_slug(s.title)}", "text": s.text, "tables": tables,
+                             "figures": [], "links": links})
+        imgs = iter(jobs.results())
+    for r, s in zip(rendered, sections):
+        r["figures"] = [next(imgs) for _ in s.figures]
     man = {"title": title, "synthetic": synthetic, "data": data_label, "etfrot_version": __version__,
            "config": config or {}, **(manifest or {})}
     man.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))

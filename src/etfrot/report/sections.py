@@ -8,6 +8,8 @@ linked files rather than page tables.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from etfrot.report import charts
@@ -71,12 +73,12 @@ def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = Fals
         text += f"\nPending (signal after the last price day, not executed): {', '.join(f'{d:%Y-%m-%d}' for d in result.pending)}."
     summary = Section(f"{title}: summary", text, tables={"metrics": metrics_table(m)})
 
-    figs = [charts.nav_chart(result.nav, bench, title=f"{title}: NAV vs {result.benchmark_name}" if has_b else f"{title}: NAV",
+    figs = [partial(charts.nav_chart, result.nav, bench, title=f"{title}: NAV vs {result.benchmark_name}" if has_b else f"{title}: NAV",
                              synthetic=synthetic, log=log_nav, labels=("strategy", str(result.benchmark_name)))]
     rel = result.relative_nav() if has_b else None
     if has_b:
-        figs.append(charts.relative_nav_chart(rel, title=f"{title}: relative NAV (strategy / {result.benchmark_name})", synthetic=synthetic))
-    figs.append(charts.drawdown_chart(result.nav, rel, title=f"{title}: drawdown", synthetic=synthetic))
+        figs.append(partial(charts.relative_nav_chart, rel, title=f"{title}: relative NAV (strategy / {result.benchmark_name})", synthetic=synthetic))
+    figs.append(partial(charts.drawdown_chart, result.nav, rel, title=f"{title}: drawdown", synthetic=synthetic))
     nav_tbl = pd.DataFrame({"nav": result.nav})
     if has_b:
         nav_tbl["benchmark"] = bench
@@ -85,7 +87,7 @@ def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = Fals
 
     yt = result.yearly()
     year_sec = Section(f"{title}: per year", tables={"per-year": yt},
-                       figures=[charts.yearly_bars(yt, title=f"{title}: per-year returns", synthetic=synthetic)])
+                       figures=[partial(charts.yearly_bars, yt, title=f"{title}: per-year returns", synthetic=synthetic)])
 
     hold_all = result.holdings()
     hold_last = result.holdings(last=last_holdings)
@@ -128,7 +130,7 @@ def capacity_section(part: pd.DataFrame, thresholds: pd.DataFrame, *, title: str
             f"{cny(th.at['median trade', 'capital at 20% of amount20'])}; the worst trade at "
             f"{cny(th.at['worst trade', 'capital at 5% of amount20'])} and "
             f"{cny(th.at['worst trade', 'capital at 20% of amount20'])}.")
-    fig = charts.histogram_chart(part["participation"], title=f"{title}: trade / 20-day average amount at {capital:,.0f} CNY",
+    fig = partial(charts.histogram_chart, part["participation"], title=f"{title}: trade / 20-day average amount at {capital:,.0f} CNY",
                                  synthetic=synthetic, xlabel="share of amount20 (log scale)",
                                  marks={"5 %": 0.05, "20 %": 0.20})
     return Section(f"{title}: capacity", text, tables={"capital at which trades reach a share of daily amount": th},

@@ -8,6 +8,8 @@ the SW level-1 industry exposure of the holdings over time (stacked area). Table
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
@@ -105,7 +107,7 @@ def exposure_section(result, *, title: str, synthetic: bool = False, bundle=None
                    "→ each stock's SW level-1 industry on the date (point-in-time); weight without a mapping is "
                    f"'unclassified'. Month ends. {_exposure_note(exp)}",
                    tables={"latest": last[last > 0].sort_values(ascending=False).to_frame("exposure")},
-                   figures=[exposure_area(exp, title=f"{title}: industry exposure", synthetic=synthetic)],
+                   figures=[partial(exposure_area, exp, title=f"{title}: industry exposure", synthetic=synthetic)],
                    files={"industry exposure": exp})
 
 
@@ -118,7 +120,7 @@ def tearsheet_sections(result, *, title: str, synthetic: bool = False, bundle=No
     monthly = Section(f"{title}: monthly {what}",
                       f"Monthly {what}, month end to month end; the last column is the calendar year.",
                       tables={f"monthly {what}": grid},
-                      figures=[month_heatmap(grid, title=f"{title}: monthly {what}", synthetic=synthetic)])
+                      figures=[partial(month_heatmap, grid, title=f"{title}: monthly {what}", synthetic=synthetic)])
     dd_tables = {"worst drawdowns of the NAV": an.drawdown_periods(result.nav)}
     if has_b:
         dd_tables["worst drawdowns of the relative NAV"] = an.drawdown_periods(result.relative_nav())
@@ -131,16 +133,16 @@ def tearsheet_sections(result, *, title: str, synthetic: bool = False, bundle=No
     what_r = ret_cols[0].split()[0]
     rolling = Section(f"{title}: rolling {'excess and IR' if has_b else 'return and Sharpe'}",
                       "Windows of 126 and 252 trading days (6 and 12 months).",
-                      figures=[charts.panels_chart(
-                          [{"data": roll[ret_cols], "ylabel": what_r, "hline": 0.0, "percent": True},
+                      figures=[partial(
+                          charts.panels_chart, [{"data": roll[ret_cols], "ylabel": what_r, "hline": 0.0, "percent": True},
                            {"data": roll[ir_cols], "ylabel": ir_cols[0].split()[0], "hline": 0.0}],
                           title=f"{title}: rolling {what_r} and {ir_cols[0].split()[0]}", synthetic=synthetic)],
                       files={"rolling": roll})
     act = an.activity(result.rebalances)
     activity = Section(f"{title}: turnover and holdings", "One-way turnover per execution and the number of holdings after it.",
                        tables={"per year": an.activity_by_year(result.rebalances)},
-                       figures=[charts.panels_chart(
-                           [{"data": act[["turnover"]], "ylabel": "turnover", "percent": True},
+                       figures=[partial(
+                           charts.panels_chart, [{"data": act[["turnover"]], "ylabel": "turnover", "percent": True},
                             {"data": act[["n_held"]].astype(float).rename(columns={"n_held": "holdings"}),
                              "ylabel": "holdings", "integer": True}],
                            title=f"{title}: turnover and number of holdings", synthetic=synthetic)])
