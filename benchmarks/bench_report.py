@@ -6,10 +6,8 @@ momentum ETF backtest (runner, equal-weight benchmark) under ``--dir`` once.
 times after one warm-up build (imports, font cache; the exposure cache is emptied before each build),
 printing one JSON line: the warm build times (wall)
 and their median, the process CPU time of each build (``time.process_time``: this process's threads) and
-its median, the CPU time of child processes per build (finished ones: ``RUSAGE_CHILDREN``; running ones,
-such as the report's figure helper: /proc), the load averages at the end, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
-another checkout's ``src`` to time that version of the code on the same run (before / after), and with
-``ETFROT_REPORT_FORK=1`` to time the figures shared with a helper process (``etfrot.report.render``, off by default).
+its median, the CPU time of child processes per build (finished ones: ``RUSAGE_CHILDREN``; running ones: /proc), the load averages at the end, the HTML size and the size of all files written. Run it with ``PYTHONPATH`` pointing at
+another checkout's ``src`` to time that version of the code on the same run (before / after).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ _ENV = jinja2.Environment(
 @dataclass
 class Section:
     """A titled part of a report: free text, named tables and figures (matplotlib figures, functions that build
-    one — built when the report is written, see :mod:`etfrot.report.render` — or PNG data URIs)."""
+    one, built when the report is written — or PNG data URIs)."""
 
     title: str
     text: str = ""
@@ -133,28 +133,21 @@ def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label
     Files are written to temporary names and renamed into place, so an interrupted run leaves no
     half-written report.
     """
-    from etfrot.report.render import FigureJobs
-
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rendered = []
-    # figures: built and drawn after the tables, here or (opt-in) partly in a helper process: etfrot.report.render
-    with FigureJobs([f for s in sections for f in s.figures]) as jobs:
-        for n, s in enumerate(sections):
-            tables = []
-            for name, df in s.tables.items():
-                stem = _write_table(out, f"{s.title}_{name}", df)
-                tables.append({"name": name, "html": _fmt_table(df, s.max_rows), "csv": f"tables/{stem}.csv",
-                               "json": f"tables/{stem}.json"})
-            links = dict(s.links)
-            for name, df in s.files.items():
-                stem = _write_table(out, f"{s.title}_{name}", df)
-                links[f"{name} (CSV, {len(df):,} rows)"] = f"tables/{stem}.csv"
-            rendered.append({"title": s.title, "anchor": f"s{n}-{_slug(s.title)}", "text": s.text, "tables": tables,
-                             "figures": [], "links": links})
-        imgs = iter(jobs.results())
-    for r, s in zip(rendered, sections):
-        r["figures"] = [next(imgs) for _ in s.figures]
+    for n, s in enumerate(sections):
+        tables = []
+        for name, df in s.tables.items():
+            stem = _write_table(out, f"{s.title}_{name}", df)
+            tables.append({"name": name, "html": _fmt_table(df, s.max_rows), "csv": f"tables/{stem}.csv",
+                           "json": f"tables/{stem}.json"})
+        links = dict(s.links)
+        for name, df in s.files.items():
+            stem = _write_table(out, f"{s.title}_{name}", df)
+            links[f"{name} (CSV, {len(df):,} rows)"] = f"tables/{stem}.csv"
+        rendered.append({"title": s.title, "anchor": f"s{n}-{_slug(s.title)}", "text": s.text, "tables": tables,
+                         "figures": [draw(f) for f in s.figures], "links": links})
     man = {"title": title, "synthetic": synthetic, "data": data_label, "etfrot_version": __version__,
            "config": config or {}, **(manifest or {})}
     man.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
@@ -166,6 +159,14 @@ def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label
     _atomic_write(out / filename, html)
     _atomic_write(out / "manifest.json", json.dumps(man, indent=2, ensure_ascii=False, default=str))
     return out / filename
+
+
+def draw(fig) -> str:
+    """A figure as a PNG data URI: a data URI as is, a function that builds a figure called first (builders keep a
+    section cheap until the report is written), else :func:`figure_png`."""
+    if isinstance(fig, str):
+        return fig
+    return figure_png(fig() if callable(fig) else fig)
 
 
 def _write_table(out: Path, name: str, df: pd.DataFrame) -> str:
