@@ -68,6 +68,11 @@ from etfrot.data.sources._assemble import index_info_frame
 from etfrot.errors import SourceError
 
 
+def _codes(col: pd.Series) -> set:
+    """The distinct values of a code column (pd.unique first: a set over millions of Arrow strings walks them)."""
+    return set(pd.unique(col.dropna()))
+
+
 @dataclass
 class RealBuild:
     bundle: Bundle
@@ -122,7 +127,7 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, stoc
             sw_w["index_code"].nunique(), "derived (a CSI 300 sub-portfolio proxy, not SW's own constituents)", readme=True)
     index_weights = pd.concat([weights, sw_w], ignore_index=True)
     # index_info: indices with bars + tracked indices (+ members' / weights' indices)
-    idx_codes = set(index_bars["code"]) | set(kept["tracked_index"]) | set(index_weights["index_code"]) | set(members["index_code"])
+    idx_codes = _codes(index_bars["code"]) | _codes(kept["tracked_index"]) | _codes(index_weights["index_code"]) | _codes(members["index_code"])
     tracked_names = dict(zip(kept["tracked_index"], kept["tracked_name"]))
     allnames = {**{k: v for k, v in tracked_names.items() if isinstance(v, str)}, **{k: v for k, v in idx_names.items() if v}}
     # an index tracked only through a QDII / cross-border ETF (e.g. 中国互联网50 via 513050) is overseas
@@ -131,7 +136,7 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, stoc
     rep.add("index_region_from_etf", "etf_meta_snapshot_2025", "indices tracked by a cross-border (QDII) ETF whose name "
             "does not say so: region set to overseas", _ex(sorted(set(xb.dropna()))), 0, int(xb.nunique()),
             "region = overseas (the universe screen then excludes them, SPEC §5)")
-    nobars = sorted(idx_codes - set(index_bars["code"]))
+    nobars = sorted(idx_codes - _codes(index_bars["code"]))
     rep.add("index_without_bars", "index_info", "tracked indices with no bars in the data (category and region inferred "
             "from the name)", _ex(nobars), 0, len(nobars), "index_info row added so their ETFs stay; strategies that "
             "need index bars use the ETF's own prices or skip them")
@@ -145,7 +150,7 @@ def build_real(src: str | Path, out: str | Path, *, etfs=None, stocks=None, stoc
                              "category": ei["category"].to_numpy()})
     etf_info["delist_date"] = pd.to_datetime(etf_info["delist_date"])
     # stock_info from every referenced stock
-    codes = set(stock_bars["code"]) | set(index_weights["stock_code"]) | set(members["stock_code"]) | set(fundamentals["code"])
+    codes = _codes(stock_bars["code"]) | _codes(index_weights["stock_code"]) | _codes(members["stock_code"]) | _codes(fundamentals["code"])
     stock_info = build_stock_info(ctx, codes, stock_bars, industry, members, fundamentals, ipo, stock_delisted,
                                   bars_start)
     industry = industry[industry["code"].isin(codes)].reset_index(drop=True)

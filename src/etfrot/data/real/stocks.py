@@ -95,7 +95,8 @@ def qlib_stocks(ctx: Ctx, cal, stocks=None) -> tuple[pd.DataFrame, pd.Series, pd
     delisted = (info["delist_date"].dropna() - pd.Timedelta(days=1)).rename("last")
     bars = cal_align(ctx, bars, cal, "qlib stock_bars")
     ctx.step("stocks (qlib)")
-    return bars, delisted[delisted.index.isin(bars["code"])], pd.Timestamp(bars["date"].min()), q.caveats
+    have = pd.unique(bars["code"])  # the distinct codes: isin over 2 M Arrow strings walks them one by one
+    return bars, delisted[delisted.index.isin(list(have))], pd.Timestamp(bars["date"].min()), q.caveats
 
 
 
