@@ -37,16 +37,14 @@ def _table(run: Path, part: str) -> pd.DataFrame:
 
 
 def _md(df: pd.DataFrame, pct=(), dec2=(), dec4=()) -> str:
+    """:func:`bench_agru._md_table` with percent / 2-decimal / 4-decimal columns formatted first."""
+    from bench_agru import _md_table
+
     out = df.copy()
-    for c in out.columns:
-        if c in pct:
-            out[c] = out[c].map(lambda v: f"{v:.2%}" if pd.notna(v) else "")
-        elif c in dec2:
-            out[c] = out[c].map(lambda v: f"{v:.2f}" if pd.notna(v) else "")
-        elif c in dec4:
-            out[c] = out[c].map(lambda v: f"{v:.4f}" if pd.notna(v) else "")
-    head = "| " + " | ".join(map(str, out.columns)) + " |\n|" + "---|" * len(out.columns) + "\n"
-    return head + "\n".join("| " + " | ".join(map(str, r)) + " |" for r in out.itertuples(index=False))
+    for cols, f in ((pct, "{:.2%}"), (dec2, "{:.2f}"), (dec4, "{:.4f}")):
+        for c in set(cols) & set(out.columns):
+            out[c] = out[c].map(lambda v, f=f: f.format(v) if pd.notna(v) else "")
+    return _md_table(out.set_index(out.columns[0]))
 
 
 def broad_ranks(bundle_path: str, cache: str, scores: str | None = None) -> tuple[pd.DataFrame, dict]:

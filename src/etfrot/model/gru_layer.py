@@ -104,11 +104,7 @@ def _stream_fp(x, layers, att):
     g, ghn = torch.empty(3 * H, B, dtype=dt, device=dev), torch.empty(H, B, dtype=dt, device=dev)
     if att is not None:
         wa, v = att
-        u = torch.empty(H, B, dtype=dt, device=dev)
-        sc = torch.empty(L, B, dtype=dt, device=dev)
-        m = torch.full((B,), -torch.inf, dtype=dt, device=dev)
-        d = torch.zeros(B, dtype=dt, device=dev)
-        z = torch.zeros(H, B, dtype=dt, device=dev)
+        u, sc, m, d, z = _pool_state(H, L, B, dt, dev)
     for t in range(L):
         Y[:F].copy_(X[t])
         for lo, hi, w_rz, w_in, w_hn in st:
@@ -125,6 +121,14 @@ def _stream_fp(x, layers, att):
     if att is None:
         return Y[top_lo:top_lo + H].clone(), None
     return z.div_(d), torch.softmax(sc, 0)
+
+
+def _pool_state(H: int, L: int, B: int, dt, dev):
+    """The streaming pooling's buffers: u (tanh of the scores' projection), sc (scores per step), the running max m,
+    the running denominator d and the running weighted sum z of :func:`_pool_step`."""
+    return (torch.empty(H, B, dtype=dt, device=dev), torch.empty(L, B, dtype=dt, device=dev),
+            torch.full((B,), -torch.inf, dtype=dt, device=dev), torch.zeros(B, dtype=dt, device=dev),
+            torch.zeros(H, B, dtype=dt, device=dev))
 
 
 def _pool_step(u, v, sc_t, h, m, d, z):
@@ -162,11 +166,7 @@ def _stream(x, layers, att, mm):
                    "gh": torch.empty(H3, B, dtype=mm, device=dev) if mm is not None else None})
     if att is not None:
         wa_m, v = _cast(att[0], mm), att[1]
-        u = torch.empty(H, B, dtype=dt, device=dev)
-        sc = torch.empty(L, B, dtype=dt, device=dev)
-        m = torch.full((B,), -torch.inf, dtype=dt, device=dev)
-        d = torch.zeros(B, dtype=dt, device=dev)
-        z = torch.zeros(H, B, dtype=dt, device=dev)
+        u, sc, m, d, z = _pool_state(H, L, B, dt, dev)
     for t in range(L):
         inp_m = Xm[t]
         for c in st:

@@ -19,9 +19,9 @@ def holders(bundle, etf_for_index: pd.DataFrame) -> pd.DataFrame:
     """``etf_for_index`` (date × index → ETF code or NaN) with each gap filled by the index's total-return index
     where the bundle has its bars, else by the index itself."""
     info = bundle.table("index_info")
-    with_bars = set(bundle.table("index_bars")["code"].astype(str))
+    with_bars = pd.unique(bundle.table("index_bars")["code"].astype(str))
     tr = info[info["total_return_of"].notna() & info["code"].astype(str).isin(with_bars)]
-    tr_of = dict(zip(tr["total_return_of"].astype(str), tr["code"].astype(str)))
+    tr_of = dict(zip(tr["total_return_of"].astype(str), tr["code"].astype(str), strict=True))
     cols = etf_for_index.columns.astype(str)
     fill = np.array([tr_of.get(c, c) for c in cols], dtype=object)
     h = etf_for_index.to_numpy(object).copy()
@@ -88,22 +88,25 @@ def _kinds(bundle, codes) -> np.ndarray:
     return np.array(["etf" if c in e else "total_return" if c in tr else "price" for c in map(str, codes)])
 
 
-def price_index_share(bundle, w: pd.DataFrame) -> float:
-    """Mean share of the portfolio's weight held in price indices over the rebalance dates (0 … 1)."""
-    k = _kinds(bundle, w.columns) == "price"
-    tot = w.to_numpy(float).sum(axis=1)
-    share = w.to_numpy(float)[:, k].sum(axis=1) / np.where(tot > 0, tot, np.nan)
-    return float(np.nanmean(share)) if np.isfinite(share).any() else 0.0
-
-
-def held_mix(bundle, w: pd.DataFrame) -> str:
-    """Words for the mean weight by kind of holder, e.g. "ETFs 42 %, total-return indices 0 %, price indices 58 %"."""
+def _kind_shares(bundle, w: pd.DataFrame) -> dict[str, float]:
+    """Mean share of the portfolio's weight per kind of holder ('etf', 'total_return', 'price') over the rebalance
+    dates that hold anything."""
     k = _kinds(bundle, w.columns)
     W = w.to_numpy(float)
     tot = W.sum(axis=1)
     live = tot > 0
-    part = {n: float((W[live][:, k == n].sum(axis=1) / tot[live]).mean()) if live.any() else 0.0
+    return {n: float((W[live][:, k == n].sum(axis=1) / tot[live]).mean()) if live.any() else 0.0
             for n in ("etf", "total_return", "price")}
+
+
+def price_index_share(bundle, w: pd.DataFrame) -> float:
+    """Mean share of the portfolio's weight held in price indices over the rebalance dates (0 … 1)."""
+    return _kind_shares(bundle, w)["price"]
+
+
+def held_mix(bundle, w: pd.DataFrame) -> str:
+    """Words for the mean weight by kind of holder, e.g. "ETFs 42 %, total-return indices 0 %, price indices 58 %"."""
+    part = _kind_shares(bundle, w)
     return (f"mean weight in ETFs {part['etf']:.0%}, total-return indices {part['total_return']:.0%}, "
             f"price indices {part['price']:.0%}")
 
