@@ -36,9 +36,10 @@ def test_report_files_tables_and_manifest(tmp_path, result):
     build = time.perf_counter() - t0
     html = path.read_text()
     assert 'id="synthetic-banner"' in html and "SYNTHETIC DATA — NOT A REAL MARKET" in html
-    # NAV vs benchmark, relative NAV, drawdown, per-year bars + tear sheet: monthly excess heat map, rolling excess
-    # and IR (two panels, one figure), turnover and holdings (the same); no bundle: no industry exposure, said so
-    assert html.count("<img ") == 7
+    # NAV vs benchmark, relative NAV and drawdown (three panels, one figure), per-year bars + tear sheet: rolling
+    # excess and IR (two panels), turnover and holdings (the same); the monthly excess heat map is a coloured table;
+    # no bundle: no industry exposure, said so
+    assert html.count("<img ") == 4 and 'class="tbl heat"' in html
     assert "No data bundle was given to the report" in html
     assert "worst drawdowns of the relative NAV" in html and "monthly excess (relative NAV)" in html
     assert "http://" not in html and "https://" not in html  # opens offline: nothing fetched
@@ -59,7 +60,7 @@ def test_report_files_tables_and_manifest(tmp_path, result):
     assert "etfrot_version" in man and "created" in man
     # the long table shows its last 20 rows and says so; the CSV has all of them
     assert re.search(r"last 20 rows shown; \d+ earlier rows in the CSV", html)
-    assert build < 20.0  # 7 charts now (was 4 and < 10 s); target < 1 s warm on a quiet box (benchmarks/results/report.md)
+    assert build < 20.0  # 4 charts + a heat table (was 4 charts and < 10 s); target < 1 s warm on a quiet box (benchmarks/results/report.md)
 
 
 def test_real_data_report_has_no_synthetic_label(tmp_path, result):
@@ -81,6 +82,7 @@ def test_comparison_tearsheet_has_every_strategy_side_by_side(tmp_path, result):
     secs = comparison_sections({"a": result, "b": result}, synthetic=True)
     assert [s.title for s in secs] == ["Tear sheet, side by side", "a: tear sheet", "b: tear sheet"]
     assert list(secs[0].tables["turnover per year"].columns) == ["a", "b"]
-    assert len(secs[0].figures) == 2 and all(len(s.figures) == 1 for s in secs[1:])  # rolling excess + IR, holdings
+    assert len(secs[0].figures) == 2  # rolling excess + IR, holdings
+    assert all(not s.figures and "heat" in s.tables["monthly excess (heat map)"].attrs for s in secs[1:])  # no bundle
     dd = secs[1].tables["worst drawdowns of the relative NAV"]
     assert dd["depth"].iloc[0] == pytest.approx(result.metrics(ci=False)["excess_max_drawdown"])

@@ -46,7 +46,7 @@ def test_backtest_report_renders_without_console_messages(tmp_path):
     assert console == [], f"console messages: {console}"
     assert 'data-rendered="ok"' in dom  # the page's own check: every chart decoded
     n_img = len(re.findall(r"<img ", path.read_text()))
-    assert f'data-charts="{n_img}"' in dom and n_img == 7  # 4 + heat map, rolling (2 panels), activity (2 panels)
+    assert f'data-charts="{n_img}"' in dom and n_img == 4  # NAV / relative / drawdown panels, per year, rolling, activity (the heat map is a table)
     assert "SYNTHETIC DATA — NOT A REAL MARKET" in dom
 
 

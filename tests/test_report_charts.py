@@ -33,9 +33,8 @@ def _all_figures(synthetic: bool) -> dict[str, Figure]:
     corr = pd.DataFrame(np.eye(3) * 0.5 + 0.5, index=list("abc"), columns=list("abc"))
     link = linkage(np.random.default_rng(0).normal(size=(8, 4)), "ward")
     return {
-        "nav": charts.nav_chart(NAV, BENCH, synthetic=synthetic),
-        "relative": charts.relative_nav_chart(NAV / BENCH, synthetic=synthetic),
-        "drawdown": charts.drawdown_chart(NAV, NAV / BENCH, synthetic=synthetic),
+        "nav panels": charts.nav_panels_chart(NAV, BENCH, NAV / BENCH, synthetic=synthetic),
+        "nav alone": charts.nav_panels_chart(NAV, synthetic=synthetic),
         "yearly": charts.yearly_bars(yearly, synthetic=synthetic),
         "quantiles": charts.quantile_nav_chart(q, q["Q5"] / q["Q1"], synthetic=synthetic),
         "ic": charts.ic_chart(pd.Series(np.sin(np.arange(60)), index=IDX), synthetic=synthetic),
@@ -56,11 +55,13 @@ def test_every_chart_is_labelled_synthetic_exactly_when_asked(synthetic):
 
 
 def test_charts_draw_the_data_given():
-    fig = charts.nav_chart(NAV, BENCH, labels=("s", "b"))
-    ax = fig.axes[0]
+    fig = charts.nav_panels_chart(NAV, BENCH, NAV / BENCH, labels=("s", "b"))
+    ax, rel_ax, dd_ax = fig.axes
     np.testing.assert_allclose(ax.lines[0].get_ydata(), NAV.to_numpy())
     np.testing.assert_allclose(ax.lines[1].get_ydata(), BENCH.to_numpy())
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["s", "b"]
+    np.testing.assert_allclose(rel_ax.lines[0].get_ydata(), (NAV / BENCH).to_numpy())
+    assert rel_ax.get_shared_x_axes().joined(rel_ax, dd_ax)  # one date axis for the three panels
     ic = pd.Series([0.1, -0.05, 0.2], index=IDX[:3])
     fig = charts.ic_chart(ic)
     np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [0.1, 0.05, 0.25])
@@ -69,13 +70,14 @@ def test_charts_draw_the_data_given():
     fig = charts.heatmap(m)
     np.testing.assert_allclose(fig.axes[0].images[0].get_array(), m.to_numpy())
     assert "0.30" in _texts(fig)
-    dd = charts.drawdown_chart(pd.Series([1, 2, 1, 3.0], index=IDX[:4]))
-    verts = dd.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    dd = charts.nav_panels_chart(pd.Series([1, 2, 1, 3.0], index=IDX[:4]))
+    assert len(dd.axes) == 2  # no benchmark: NAV and drawdown
+    verts = dd.axes[1].collections[0].get_paths()[0].vertices[:, 1]
     assert verts.min() == pytest.approx(-0.5)
 
 
 def test_figure_png_is_a_decodable_png():
-    uri = figure_png(charts.nav_chart(NAV, synthetic=True))
+    uri = figure_png(charts.nav_panels_chart(NAV, synthetic=True))
     assert uri.startswith("data:image/png;base64,")
     raw = base64.b64decode(uri.split(",", 1)[1])
     assert raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) > 5000

@@ -95,3 +95,23 @@ def test_console_prints_the_same_strings():
     for s in ("1.78%", "1.23", "9,301", "2021-03-31", "510300.SH", "12,346"):
         assert s in text, s
     assert "0.0178" not in text and "4.0000" not in text
+
+
+def test_heat_table_colours_the_marked_columns_symmetric_around_zero(tmp_path):
+    """A heat table (``attrs["heat"]``): −max|v| → the colour map's low end, +max|v| → its high end, 0 → its
+    middle, with white text on the dark ends and black on the light middle; NaN and unmarked columns unstyled;
+    the page shows the formatted values and the CSV keeps the numbers."""
+    from etfrot.report import Section, write_report
+    from etfrot.report.html import heat_css
+
+    df = pd.DataFrame({"Jan": [-0.04, 0.0], "Feb": [0.04, np.nan], "total": [0.5, -0.5]}, index=pd.Index([2020, 2021], name="year"))
+    df.attrs = {"kinds": dict.fromkeys(df.columns, "percent"), "heat": {"columns": ["Jan", "Feb"], "cmap": "RdYlGn"}}
+    css = heat_css(df)
+    assert css[0, 0] == "background-color:#a50026;color:#fff"  # RdYlGn(0): dark red
+    assert css[0, 1] == "background-color:#006837;color:#fff"  # RdYlGn(1): dark green
+    assert css[1, 0] == "background-color:#feffbe;color:#000"  # RdYlGn(0.5): pale yellow
+    assert css[1, 1] == "" and css[0, 2] == css[1, 2] == ""  # NaN, and the total column (another scale)
+    html = write_report(tmp_path, title="t", synthetic=False, data_label="d",
+                        sections=[Section("S", tables={"monthly": df})]).read_text()
+    assert 'class="tbl heat"' in html and "background-color: #a50026" in html and "-4.00%" in html and "50.00%" in html
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tables" / "s_monthly.csv", index_col=0), df, check_exact=True)

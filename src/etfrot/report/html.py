@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from etfrot import __version__
@@ -119,11 +120,38 @@ def _fmt_table(df: pd.DataFrame, max_rows: int | None = None) -> str:
     if max_rows is not None and len(df) > max_rows:
         more, df = len(df) - max_rows, df.iloc[-max_rows:]
     shown = format_frame(df)
-    html = shown.to_html(classes="tbl", border=0, escape=True, na_rep="")
+    if df.attrs.get("heat"):
+        html = shown.style.apply(lambda _: heat_css(df), axis=None).format(escape="html", na_rep="") \
+            .set_table_attributes('class="tbl heat"').to_html()
+    else:
+        html = shown.to_html(classes="tbl", border=0, escape=True, na_rep="")
     html = f'<div class="tblwrap">{html}</div>'
     if more:
         html = f'<p class="label">last {max_rows} rows shown; {more} earlier rows in the CSV</p>' + html
     return html
+
+
+def heat_css(df: pd.DataFrame) -> np.ndarray:
+    """Cell styles (CSS, the shape of ``df``) of a heat table: ``df.attrs["heat"] = {"columns": [...], "cmap": name}`` colours those columns'
+    cells on the colour map, symmetric around 0 (±max |value| of the coloured cells), with black or white text by
+    the colour's luminance (0.2126 R + 0.7152 G + 0.0722 B > 0.5: black; Rec. 709); other cells and NaN: no style."""
+    import matplotlib
+
+    heat = df.attrs["heat"]
+    cols = [c for c in heat.get("columns", df.columns) if c in df.columns]
+    out = np.full(df.shape, "", dtype=object)
+    v = df[cols].to_numpy(dtype=float)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return out
+    lim = float(np.abs(v[ok]).max()) or 1.0
+    rgb = matplotlib.colormaps[heat.get("cmap", "RdYlGn")](np.clip((np.nan_to_num(v) / lim + 1) / 2, 0, 1))[..., :3]
+    rgb8 = np.rint(rgb * 255).astype(np.int64)
+    hexes = np.char.mod("#%06x", (rgb8[..., 0] << 16) | (rgb8[..., 1] << 8) | rgb8[..., 2])
+    ink = np.where(rgb @ np.array([0.2126, 0.7152, 0.0722]) > 0.5, "#000", "#fff")
+    css = np.char.add(np.char.add(np.char.add("background-color:", hexes), ";color:"), ink)
+    out[:, df.columns.get_indexer(cols)] = np.where(ok, css, "")
+    return out
 
 
 def write_report(out_dir: str | Path, *, title: str, synthetic: bool, data_label: str, sections: list[Section],

@@ -73,12 +73,10 @@ def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = Fals
         text += f"\nPending (signal after the last price day, not executed): {', '.join(f'{d:%Y-%m-%d}' for d in result.pending)}."
     summary = Section(f"{title}: summary", text, tables={"metrics": metrics_table(m)})
 
-    figs = [partial(charts.nav_chart, result.nav, bench, title=f"{title}: NAV vs {result.benchmark_name}" if has_b else f"{title}: NAV",
-                             synthetic=synthetic, log=log_nav, labels=("strategy", str(result.benchmark_name)))]
     rel = result.relative_nav() if has_b else None
-    if has_b:
-        figs.append(partial(charts.relative_nav_chart, rel, title=f"{title}: relative NAV (strategy / {result.benchmark_name})", synthetic=synthetic))
-    figs.append(partial(charts.drawdown_chart, result.nav, rel, title=f"{title}: drawdown", synthetic=synthetic))
+    what = "NAV, relative NAV (strategy / benchmark) and drawdown" if has_b else "NAV and drawdown"
+    figs = [partial(charts.nav_panels_chart, result.nav, bench, rel, title=f"{title}: {what}", synthetic=synthetic,
+                    log=log_nav, labels=("strategy", str(result.benchmark_name)))]
     nav_tbl = pd.DataFrame({"nav": result.nav})
     if has_b:
         nav_tbl["benchmark"] = bench
@@ -90,7 +88,7 @@ def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = Fals
                        figures=[partial(charts.yearly_bars, yt, title=f"{title}: per-year returns", synthetic=synthetic)])
 
     hold_all = result.holdings()
-    hold_last = result.holdings(last=last_holdings)
+    hold_last = hold_all[hold_all["signal_date"].isin(result.rebalances["signal_date"].iloc[-last_holdings:])]
     hold_sec = Section(f"{title}: holdings", f"Holdings after each of the last {last_holdings} executions "
                        "(target = weight asked for, held = weight right after the trade; they differ where a trade was skipped).",
                        tables={f"last {last_holdings} rebalances": hold_last.set_index("signal_date")},

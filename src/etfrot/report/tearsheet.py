@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
@@ -19,14 +18,12 @@ from etfrot.report import charts
 from etfrot.report.html import Section
 
 
-def month_heatmap(grid: pd.DataFrame, *, title: str, synthetic: bool = False):
-    """Year × month heat map of returns (percent labels, colour scale symmetric around 0)."""
-    m = grid.drop(columns=["total"], errors="ignore")
-    lim = float(np.nanmax(np.abs(m.to_numpy(dtype=float)))) if np.isfinite(m.to_numpy(dtype=float)).any() else 0.01
-    fig = charts.heatmap(m, title=title, synthetic=synthetic, annotate=True, cmap="RdYlGn", vmin=-lim, vmax=lim,
-                         fmt="{:.1%}")
-    charts._pct(fig.axes[-1])  # the colour bar, in percent like the cells
-    return fig
+def heat_grid(grid: pd.DataFrame) -> pd.DataFrame:
+    """The year × month grid marked as a heat table (:func:`etfrot.report.html.heat_css`): the months coloured
+    red → green, symmetric around 0; the calendar-year ``total`` column plain (another scale)."""
+    out = grid.copy()
+    out.attrs = {**grid.attrs, "heat": {"columns": [c for c in grid.columns if c != "total"], "cmap": "RdYlGn"}}
+    return out
 
 
 def exposure_area(exposure: pd.DataFrame, *, title: str, synthetic: bool = False, top: int = 10):
@@ -118,9 +115,9 @@ def tearsheet_sections(result, *, title: str, synthetic: bool = False, bundle=No
     grid = an.monthly_excess(result.nav, result.benchmark_nav) if has_b else an.monthly_returns(result.nav)
     what = "excess (relative NAV)" if has_b else "return"
     monthly = Section(f"{title}: monthly {what}",
-                      f"Monthly {what}, month end to month end; the last column is the calendar year.",
-                      tables={f"monthly {what}": grid},
-                      figures=[partial(month_heatmap, grid, title=f"{title}: monthly {what}", synthetic=synthetic)])
+                      f"Monthly {what}, month end to month end, as a heat map (red < 0 < green, one colour scale for "
+                      "all months); the last column is the calendar year.",
+                      tables={f"monthly {what}": heat_grid(grid)})
     dd_tables = {"worst drawdowns of the NAV": an.drawdown_periods(result.nav)}
     if has_b:
         dd_tables["worst drawdowns of the relative NAV"] = an.drawdown_periods(result.relative_nav())
@@ -161,7 +158,7 @@ def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) 
     roll = {n: an.rolling_excess(r.nav, r.benchmark_nav, months=(12,)) for n, r in with_b.items()}
     figs = []
     if roll:
-        figs.append(charts.panels_chart(
+        figs.append(partial(charts.panels_chart,
             [{"data": pd.DataFrame({n: x["excess 12m"] for n, x in roll.items()}), "ylabel": "excess 12m",
               "hline": 0.0, "percent": True},
              {"data": pd.DataFrame({n: x["IR 12m"] for n, x in roll.items()}), "ylabel": "IR 12m", "hline": 0.0}],
@@ -177,12 +174,11 @@ def comparison_sections(results: dict, *, synthetic: bool = False, bundle=None) 
         has_b = r.benchmark_nav is not None
         grid = an.monthly_excess(r.nav, r.benchmark_nav) if has_b else an.monthly_returns(r.nav)
         base = r.relative_nav() if has_b else r.nav
-        f = [month_heatmap(grid, title=f"{n}: monthly {'excess' if has_b else 'return'}", synthetic=synthetic)]
         exp, why = industry_exposure(r, bundle)
-        if exp is not None:
-            f.append(exposure_area(exp, title=f"{n}: SW level-1 industry exposure", synthetic=synthetic))
+        f = [partial(exposure_area, exp, title=f"{n}: SW level-1 industry exposure", synthetic=synthetic)] if exp is not None else []
         text = f"SW level-1 industry exposure: {_exposure_note(exp)}" if exp is not None else why
         out.append(Section(f"{n}: tear sheet", text, figures=f,
-                           tables={f"worst drawdowns of the {'relative NAV' if has_b else 'NAV'}": an.drawdown_periods(base)},
+                           tables={f"monthly {'excess' if has_b else 'return'} (heat map)": heat_grid(grid),
+                                   f"worst drawdowns of the {'relative NAV' if has_b else 'NAV'}": an.drawdown_periods(base)},
                            files={"industry exposure": exp} if exp is not None else {}))
     return out
