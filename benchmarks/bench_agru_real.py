@@ -82,16 +82,20 @@ def section(a, timing: dict) -> str:
     tic = pd.read_csv(run / "test_ic.csv", index_col=0)
     ft = pd.read_csv(run / "factor_tests.csv")
     inf = pd.read_csv(run / "seed000_tables.csv")
-    per = hist.groupby("variant").agg(epochs=("epoch", "max"), best_epoch=("best_epoch", "first"),
-                                      best_valid_rank_ic=("valid_rank_ic", "max"), train_min=("seconds", "sum"),
-                                      s_per_epoch=("seconds", "mean"), peak_rss_mib=("peak_rss_mib", "max"))
+    by = ["variant", "seed"] if hist["seed"].nunique() > 1 else ["variant"]  # a row per fit
+    per = hist.groupby(by).agg(epochs=("epoch", "max"), best_epoch=("best_epoch", "first"),
+                               best_valid_rank_ic=("valid_rank_ic", "max"), train_min=("seconds", "sum"),
+                               s_per_epoch=("seconds", "mean"), peak_rss_mib=("peak_rss_mib", "max"))
     per["train_min"] = per["train_min"] / 60
     wall = timing.get("wall_s")
     peak = timing.get("peak_gib")
     load = os.getloadavg()
-    budget = (f"{a.seeds} seed(s) per model (the config: 5), training-date stride {a.stride} (every {a.stride}-th "
-              f"date; the config: every date; a stride loses signal: on the split of the section \"Training-date stride\" (bench_agru_stride.py) "
-              f"every 5th date gave 0.0135 less test Rank IC than every date, t 2.2 — so these numbers understate the model), ≤ {a.epochs} epochs with patience {a.patience} (the config: 50 / 5), validation-date "
+    stride = ("every training date (as the config)" if a.stride == 1 else
+              f"training-date stride {a.stride} (every {a.stride}-th date; the config: every date; a stride loses signal: "
+              "on the split of the section \"Training-date stride\" (bench_agru_stride.py) every 5th date gave 0.0135 "
+              "less test Rank IC than every date, t 2.2 — so these numbers understate the model)")
+    budget = (f"{a.seeds} seed(s) per model (the config: 5; the prediction is the mean of the seeds'), {stride}, "
+              f"≤ {a.epochs} epochs with patience {a.patience} (the config: 50 / 5), validation-date "
               f"stride {a.valid_stride} for early stopping, CPU, {a.jobs} worker processes × "
               f"{a.threads} thread")
     cmd = (f"`etfrot data import-qlib ../shared/data/real/qlib_cn_2014_2022 --out B --members "
@@ -126,7 +130,8 @@ def section(a, timing: dict) -> str:
           _reading(per, inf, a), "",
           ("Caveats next to the numbers: a different window (ours 2019–2022, the seed's index tests 2020–2025; its stock "
           f"window is not stated), a universe of {n_stocks:,} large and mid caps instead of all A-shares, survivorship "
-          f"bias, no VWAP, no ST flags, {a.seeds} seed(s) and every {a.stride}-th training date instead of 5 seeds on "
+          f"bias, no VWAP, no ST flags, {a.seeds} seed(s) "
+          + ("" if a.stride == 1 else f"and every {a.stride}-th training date ") + "instead of 5 seeds on "
           "every date: the levels are not comparable with the seed's, and "
           f"{int(ft['periods'].max())} monthly periods leave wide intervals (see the CIs).")]
     return "\n".join(md)
@@ -134,7 +139,7 @@ def section(a, timing: dict) -> str:
 
 def _reading(per: pd.DataFrame, inf: pd.DataFrame, a) -> str:
     """Facts read off the tables: which fits hit the epoch cap, which IC means have a CI above 0."""
-    capped = [v for v, r in per.iterrows() if r["epochs"] >= a.epochs]
+    capped = sorted({(v[0] if isinstance(v, tuple) else v) for v, r in per.iterrows() if r["epochs"] >= a.epochs})
     ic = inf[inf["metric"] == "ic_mean"]
     sig = [f"{r.model}/{r.pool}" for r in ic.itertuples() if r.ci_lo > 0]
     return ("Reading: " + (f"{', '.join(capped)} ran to the epoch cap ({a.epochs}) — the cap, not early stopping, ended "
