@@ -104,8 +104,7 @@ class Result:
         """
         held = self._held_after()
         if last is not None:
-            keep = self.rebalances["signal_date"].iloc[-last:]
-            held = held[held["signal_date"].isin(keep)]
+            held = self.last_rebalances(held, last)
         out = held.copy()
         if self.names is not None:
             out.insert(3, "name", out["code"].map(self.names).astype("string"))
@@ -115,6 +114,11 @@ class Result:
             long["rank"] = long.groupby("signal_date")["score"].rank(ascending=False, method="min")
             out = out.merge(long, on=["signal_date", "code"], how="left")
         return out.reset_index(drop=True)
+
+    def last_rebalances(self, rows: pd.DataFrame, last: int) -> pd.DataFrame:
+        """The rows of a per-rebalance table (a ``signal_date`` column, e.g. :meth:`holdings`) that belong to the
+        ``last`` executions."""
+        return rows[rows["signal_date"].isin(self.rebalances["signal_date"].iloc[-last:])]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:

@@ -88,7 +88,7 @@ def backtest_sections(result, *, title: str = "Backtest", synthetic: bool = Fals
                        figures=[partial(charts.yearly_bars, yt, title=f"{title}: per-year returns", synthetic=synthetic)])
 
     hold_all = result.holdings()
-    hold_last = hold_all[hold_all["signal_date"].isin(result.rebalances["signal_date"].iloc[-last_holdings:])]
+    hold_last = result.last_rebalances(hold_all, last_holdings)  # a slice of all of them: holdings are built once
     hold_sec = Section(f"{title}: holdings", f"Holdings after each of the last {last_holdings} executions "
                        "(target = weight asked for, held = weight right after the trade; they differ where a trade was skipped).",
                        tables={f"last {last_holdings} rebalances": hold_last.set_index("signal_date")},
